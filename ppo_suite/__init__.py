@@ -1,0 +1,1 @@
+"""ppo_suite: PPO fine-tuning of language models with LoRA/QLoRA and pluggable rewards."""

@@ -1,0 +1,28 @@
+"""`python -m ppo_suite +experiment=ads [overrides]`: compose the config and run PPO."""
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from ppo_suite.config import register_configs
+from ppo_suite.errors import PPOSuiteError
+
+register_configs()
+log = logging.getLogger("ppo_suite")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    from ppo_suite.runner import run
+
+    try:
+        run(cfg)
+    except PPOSuiteError as err:
+        log.error("%s", err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

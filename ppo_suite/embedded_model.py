@@ -1,0 +1,153 @@
+"""The embedded default model: a small Llama built here, with no download.
+
+Its BPE tokenizer is trained on the project's own text under `data/`, its weights are initialised from
+the config's seed and pre-trained briefly on that text (next-token prediction), so rollouts are word-like
+from the first PPO step. The result is saved with `save_pretrained` into a cache directory keyed by the
+spec and the corpus, and loaded afterwards through the same `from_pretrained` path as any checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ppo_suite.config import EmbeddedModelConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("PPO_SUITE_CACHE", Path.home() / ".cache" / "ppo_suite"))
+
+
+def resolve_path(path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def corpus_texts(corpus_dir: Path) -> list[str]:
+    """Every string value of every .json/.jsonl/.txt file under `corpus_dir`, in a stable order."""
+    texts: list[str] = []
+
+    def collect(value) -> None:
+        if isinstance(value, str):
+            if len(value.split()) >= 3:  # ids, domains and urls are not language
+                texts.append(value.strip())
+        elif isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+
+    for file in sorted(corpus_dir.rglob("*")):
+        if file.suffix == ".json":
+            collect(json.loads(file.read_text()))
+        elif file.suffix == ".jsonl":
+            for line in file.read_text().splitlines():
+                if line.strip():
+                    collect(json.loads(line))
+        elif file.suffix == ".txt":
+            texts.extend(line.strip() for line in file.read_text().splitlines() if line.strip())
+    if not texts:
+        raise FileNotFoundError(f"model.embedded.corpus_dir={corpus_dir} holds no .json/.jsonl/.txt text")
+    return texts
+
+
+def ensure_embedded_model(spec: EmbeddedModelConfig) -> Path:
+    """Path of the built model, building it on first use. Safe when several jobs race to build it."""
+    corpus_dir = resolve_path(spec.corpus_dir)
+    texts = corpus_texts(corpus_dir)
+    key = hashlib.sha256(
+        json.dumps([dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(spec), texts]).encode()
+    ).hexdigest()[:16]
+    target = cache_root() / "models" / f"embedded-{key}"
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
+    try:
+        _build(spec, texts, staging)
+        try:
+            staging.rename(target)
+        except OSError:  # another job finished first; its copy is identical
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _train_tokenizer(spec: EmbeddedModelConfig, texts: list[str]):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL_TOKENS["unk_token"]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=spec.vocab_size,
+        special_tokens=list(SPECIAL_TOKENS.values()),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
+
+
+def _build(spec: EmbeddedModelConfig, texts: list[str], out_dir: Path) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _train_tokenizer(spec, texts)
+    torch.manual_seed(spec.seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        num_hidden_layers=spec.num_layers,
+        num_attention_heads=spec.num_heads,
+        num_key_value_heads=spec.num_heads,
+        intermediate_size=spec.intermediate_size,
+        max_position_embeddings=spec.max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+
+    # One token stream of every text, each ended by EOS so the model learns where answers stop.
+    stream = []
+    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+        stream.extend(ids + [tokenizer.eos_token_id])
+    stream = torch.tensor(stream)
+    seq = min(spec.pretrain_seq_len, len(stream) - 1)
+    rng = random.Random(spec.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.pretrain_lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=spec.pretrain_lr, total_steps=max(spec.pretrain_steps, 1), pct_start=0.1
+    )
+    model.train()
+    progress = tqdm(range(spec.pretrain_steps), desc="building the embedded model", unit="step")
+    for _ in progress:
+        starts = [rng.randrange(len(stream) - seq) for _ in range(spec.pretrain_batch_size)]
+        batch = torch.stack([stream[s : s + seq] for s in starts])
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        progress.set_postfix(loss=f"{loss.item():.3f}")
+    model.eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)

@@ -1,0 +1,218 @@
+"""Loading the policy: hub id or local path, full / LoRA / QLoRA, with a scalar value head.
+
+With LoRA and QLoRA the reference policy is the same base weights with the adapter switched off, so
+one copy of the base serves policy and reference. Full fine-tuning keeps a frozen copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ppo_suite.config import HardwareConfig, ModelConfig
+from ppo_suite.embedded_model import ensure_embedded_model
+from ppo_suite.errors import ConfigError
+from ppo_suite.ppo_math import entropy_from_logits
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+FINETUNE_MODES = ("lora", "full")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"hardware.device={name!r} but no CUDA device is available; use hardware=cpu")
+    return device
+
+
+def model_source(model_cfg: ModelConfig) -> str:
+    """The `from_pretrained` argument: a hub id, a local directory, or the built embedded model."""
+    if model_cfg.embedded is not None:
+        return str(ensure_embedded_model(model_cfg.embedded))
+    if not model_cfg.name_or_path:
+        raise ConfigError("model.name_or_path is empty and model.embedded is not set; pick a model=<option>")
+    return model_cfg.name_or_path
+
+
+def _from_pretrained(loader, source: str, what: str, **kwargs):
+    try:
+        return loader.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as err:  # unknown ids, missing files, malformed ids, no network
+        raise ConfigError(
+            f"model.name_or_path={source!r}: could not load the {what} ({err}). A hub id needs network access or a copy in "
+            "the Hugging Face cache (HF_HUB_OFFLINE=1 uses only the cache); a local path must hold "
+            "a saved model (config.json and weights)."
+        ) from err
+
+
+def load_tokenizer(source: str, model_cfg: ModelConfig):
+    from transformers import AutoTokenizer
+
+    tokenizer = _from_pretrained(
+        AutoTokenizer, source, "tokenizer", revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
+    )
+    tokenizer.padding_side = "left"  # generation appends to the right of every prompt
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+class Policy(nn.Module):
+    """A causal LM with a scalar value head on its trunk, and a switch to its reference policy."""
+
+    def __init__(self, lm: nn.Module, ref_lm: nn.Module | None = None) -> None:
+        super().__init__()
+        self.lm = lm
+        hidden_size = self.causal_lm.config.get_text_config().hidden_size
+        self.value_head = nn.Linear(hidden_size, 1)
+        nn.init.zeros_(self.value_head.weight)
+        nn.init.zeros_(self.value_head.bias)
+        self.ref_lm = ref_lm  # only for full fine-tuning; LoRA uses the base with the adapter off
+        self._use_ref = False
+
+    @property
+    def is_peft(self) -> bool:
+        return hasattr(self.lm, "disable_adapter")
+
+    @property
+    def causal_lm(self) -> nn.Module:
+        return self.lm.get_base_model() if self.is_peft else self.lm
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @contextlib.contextmanager
+    def reference(self):
+        """Within this context `forward` computes the reference policy."""
+        if self.ref_lm is not None:
+            self._use_ref = True
+            try:
+                yield
+            finally:
+                self._use_ref = False
+        else:
+            with self.lm.disable_adapter():
+                yield
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        prompt_length: int,
+        temperature: float,
+        with_values: bool = True,
+        with_entropy: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Log-probs (and values, entropy) of the response tokens of prompt+response sequences.
+
+        input_ids, attention_mask: (B, P + T) with prompts left-padded to P. Returns (B, T) tensors.
+        Only the T response positions go through the LM head, which spares most of the vocabulary work.
+        """
+        lm = self.ref_lm if self._use_ref else self.causal_lm
+        position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)
+        hidden = lm.base_model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).last_hidden_state
+        # The state before response token t sits at position prompt_length + t - 1.
+        hidden = hidden[:, prompt_length - 1 : -1]
+        logits = lm.get_output_embeddings()(hidden).float() / temperature
+        response = input_ids[:, prompt_length:]
+        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, response.unsqueeze(-1)).squeeze(-1)
+        out = {"logprobs": logprobs}
+        if with_values:
+            out["values"] = self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
+        if with_entropy:
+            out["entropy"] = entropy_from_logits(logits)
+        return out
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.lm.save_pretrained(directory / "policy")
+        torch.save(self.value_head.state_dict(), directory / "value_head.pt")
+
+    def load(self, directory: Path) -> None:
+        if self.is_peft:
+            from peft import set_peft_model_state_dict
+            from safetensors.torch import load_file
+
+            set_peft_model_state_dict(self.lm, load_file(directory / "policy" / "adapter_model.safetensors"))
+        else:
+            from safetensors.torch import load_file
+
+            state = {}
+            for shard in sorted((directory / "policy").glob("*.safetensors")):
+                state.update(load_file(shard))
+            self.lm.load_state_dict(state, strict=False)
+        self.value_head.load_state_dict(torch.load(directory / "value_head.pt", weights_only=True))
+
+
+def _disable_dropout(model: nn.Module) -> None:
+    # PPO's ratio compares two forwards of the same weights; dropout would make it noise.
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+
+
+def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device) -> Policy:
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    if model_cfg.finetune not in FINETUNE_MODES:
+        raise ConfigError(f"model.finetune={model_cfg.finetune!r} is not one of {FINETUNE_MODES}")
+    if hardware.dtype != "auto" and hardware.dtype not in DTYPES:
+        raise ConfigError(f"hardware.dtype={hardware.dtype!r} is not one of {sorted(DTYPES) + ['auto']}")
+    if hardware.load_in_4bit and model_cfg.finetune != "lora":
+        raise ConfigError("hardware.load_in_4bit (QLoRA) trains a LoRA adapter: set model.finetune=lora")
+    # auto: bf16 where the device computes it fast (CUDA), fp32 elsewhere
+    dtype = DTYPES.get(hardware.dtype, torch.bfloat16 if device.type == "cuda" else torch.float32)
+    kwargs = dict(
+        revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code, dtype=dtype
+    )
+    if hardware.attn_implementation:
+        kwargs["attn_implementation"] = hardware.attn_implementation
+    if hardware.load_in_4bit:
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type=hardware.bnb_4bit_quant_type,
+            bnb_4bit_use_double_quant=hardware.bnb_4bit_use_double_quant,
+            bnb_4bit_compute_dtype=dtype,
+        )
+        kwargs["device_map"] = {"": str(device) if device.type == "cpu" else device.index or 0}
+    lm = _from_pretrained(AutoModelForCausalLM, source, "model", **kwargs)
+    if not hardware.load_in_4bit:
+        lm.to(device)
+    _disable_dropout(lm)
+    if lm.generation_config.pad_token_id is None:
+        lm.generation_config.pad_token_id = lm.generation_config.eos_token_id
+
+    ref_lm = None
+    if model_cfg.finetune == "lora":
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        if hardware.load_in_4bit:
+            lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=hardware.gradient_checkpointing)
+        target = model_cfg.lora.target_modules
+        lm = get_peft_model(
+            lm,
+            LoraConfig(
+                r=model_cfg.lora.r,
+                lora_alpha=model_cfg.lora.alpha,
+                lora_dropout=model_cfg.lora.dropout,
+                target_modules=target if isinstance(target, str) else list(target),
+                task_type="CAUSAL_LM",
+            ),
+        )
+    else:
+        ref_lm = copy.deepcopy(lm).requires_grad_(False).eval()
+    if hardware.gradient_checkpointing:
+        lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if model_cfg.finetune == "lora":
+            lm.enable_input_require_grads()
+    policy = Policy(lm, ref_lm)
+    policy.value_head.to(device)
+    return policy

@@ -1,0 +1,345 @@
+"""The PPO runner: one loop that reads like the algorithm.
+
+Per iteration: (1) sample responses, (2) score them with the rewards, (3) log-probs and values of the
+rollout under the policy and the reference, (4) KL-shaped per-token rewards and GAE advantages,
+(5) PPO epochs over mini-batches, (6) KL controller update, logging and checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from ppo_suite import ppo_math as pm
+from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from ppo_suite.errors import ConfigError
+from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device
+from ppo_suite.rewards import WeightedReward, parse_rewards, score
+from ppo_suite.rollout import Rollout, generate
+from ppo_suite.tasks import columns_of, load_task
+from ppo_suite.tracking import Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sizes:
+    """Batch sizes derived once from the config; a remainder is an error, not a silent drop."""
+
+    batch: int
+    mini_batch: int
+    micro_batch: int
+    accumulation: int
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> "Sizes":
+        batch, n_mini = cfg.ppo.batch_size, cfg.ppo.num_mini_batches
+        if batch % n_mini:
+            raise ConfigError(f"ppo.batch_size={batch} is not divisible by ppo.num_mini_batches={n_mini}")
+        mini = batch // n_mini
+        micro = min(cfg.hardware.micro_batch_size, mini)
+        if mini % micro:
+            raise ConfigError(
+                f"the mini-batch of {mini} sequences (ppo.batch_size / ppo.num_mini_batches) is not "
+                f"divisible by hardware.micro_batch_size={micro}"
+            )
+        return cls(batch, mini, micro, mini // micro)
+
+
+def seed_step(seed: int, step: int) -> None:
+    """Seed every generator from (seed, step): a resumed run repeats the same draws."""
+    step_seed = seed * 1_000_003 + step
+    random.seed(step_seed)
+    torch.manual_seed(step_seed)
+
+
+def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
+    """Run PPO as configured; artifacts go to `run_dir` (Hydra's output dir by default)."""
+    if cfg.resume:
+        run_dir, cfg = _resumed_run(cfg)
+    elif run_dir is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    # Everything that can be checked without a model is checked first.
+    sizes = Sizes.from_config(cfg)
+    kl_fn = pm.kl_estimator(cfg.ppo.kl_estimator)
+    reward_specs = parse_rewards(cfg.reward)
+    task = load_task(cfg.task)
+    device = resolve_device(cfg.hardware.device)
+    if cfg.hardware.num_threads:
+        torch.set_num_threads(cfg.hardware.num_threads)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+    source = model_source(cfg.model)
+    tokenizer = load_tokenizer(source, cfg.model)
+    tokenizer.truncation_side = "left"  # keep the end of an over-long prompt, where the answer starts
+    torch.manual_seed(cfg.seed)  # the value head's and adapter's initial weights
+    policy = load_policy(source, cfg.model, cfg.hardware, device)
+    rewards = [spec.build() for spec in reward_specs]
+
+    ppo = cfg.ppo
+    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=ppo.learning_rate, weight_decay=ppo.weight_decay)
+    from transformers import get_scheduler
+
+    scheduler = get_scheduler(
+        ppo.lr_scheduler, optimizer, num_warmup_steps=ppo.warmup_steps,
+        num_training_steps=ppo.steps * ppo.ppo_epochs * ppo.num_mini_batches,
+    )
+    kl_ctl = (
+        pm.AdaptiveKLController(ppo.kl_coef, ppo.kl_target, ppo.kl_horizon)
+        if ppo.adaptive_kl
+        else pm.FixedKLController(ppo.kl_coef)
+    )
+    score_moments = pm.RunningMoments()
+
+    start_step, initial_eval = 0, None
+    checkpoint = latest_checkpoint(run_dir) if cfg.resume else None
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint, policy, optimizer, scheduler)
+        kl_ctl.load_state_dict(state["kl_ctl"])
+        score_moments.load_state_dict(state["score_moments"])
+        start_step, initial_eval = state["step"], state["initial_eval"]
+        log.info("resumed %s from %s (step %d)", run_dir, checkpoint, start_step)
+    tracker = Tracker(cfg.logger, run_dir, cfg, resume_step=start_step)
+
+    eval_records = task.eval[: cfg.eval.num_prompts]
+    if initial_eval is None and eval_records:
+        initial_eval = evaluate(policy, tokenizer, rewards, eval_records, cfg, device)
+        tracker.log({f"eval/{k}": v for k, v in initial_eval["metrics"].items()}, step=0)
+
+    progress = tqdm(range(start_step, ppo.steps), initial=start_step, total=ppo.steps, desc="ppo", unit="step")
+    for step in progress:
+        seed_step(cfg.seed, step)
+        t_start = time.perf_counter()
+        batch = [task.train[i] for i in torch.randperm(len(task.train))[: sizes.batch].tolist()]
+        if len(batch) < sizes.batch:
+            batch = [task.train[i % len(task.train)] for i in range(sizes.batch)]
+
+        # 1. Rollout.
+        rollout = generate(policy, tokenizer, [r["prompt"] for r in batch], cfg.generation, cfg.task.max_prompt_tokens, device)
+        t_generated = time.perf_counter()
+
+        # 2. Score.
+        _, scores, reward_stats = score(rewards, [r["prompt"] for r in batch], rollout.completions, columns_of(batch))
+        scores = _shape_scores(scores, ppo, score_moments).to(device)
+        t_scored = time.perf_counter()
+
+        # 3. Log-probs and values of the rollout: one pass with the adapter, one without.
+        mask = rollout.response_mask.to(device)
+        old = _no_grad_pass(policy, rollout, sizes.micro_batch, cfg.generation.temperature, reference=False)
+        ref = _no_grad_pass(policy, rollout, sizes.micro_batch, cfg.generation.temperature, reference=True)
+        t_forward = time.perf_counter()
+
+        # 4. KL-shaped rewards, advantages and returns.
+        kl = kl_fn(old["logprobs"], ref["logprobs"]) * mask
+        token_rewards = pm.shape_rewards(scores, kl, kl_ctl.value, mask)
+        advantages, returns = pm.gae(token_rewards, old["values"], mask, ppo.gamma, ppo.lam)
+        if ppo.whiten_advantages:
+            advantages = pm.masked_whiten(advantages, mask)
+
+        # 5. PPO epochs over shuffled mini-batches, accumulated from micro-batches.
+        train_stats = _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes, cfg)
+        t_optimized = time.perf_counter()
+
+        # 6. KL controller, logs, checkpoint.
+        sequence_kl = kl.sum(1).mean().item()
+        kl_ctl.update(sequence_kl, sizes.batch)
+        n_tokens = mask.sum().item()
+        metrics = {
+            **reward_stats,
+            "objective/scores": scores.mean().item(),
+            "objective/kl": sequence_kl,
+            "objective/kl_coef": kl_ctl.value,
+            "objective/non_score_reward": (token_rewards.sum(1) - scores).mean().item(),
+            **train_stats,
+            "ppo/val/explained_var": pm.explained_variance(old["values"], returns, mask).item(),
+            "ppo/returns/mean": pm.masked_mean(returns, mask).item(),
+            "ppo/lr": scheduler.get_last_lr()[0],
+            "response/length_mean": mask.sum(1).mean().item(),
+            "time/generate": t_generated - t_start,
+            "time/reward": t_scored - t_generated,
+            "time/forward": t_forward - t_scored,
+            "time/optimize": t_optimized - t_forward,
+            "time/step": t_optimized - t_start,
+            "throughput/generated_tokens_per_sec": n_tokens / (t_generated - t_start),
+        }
+        if (step + 1) % cfg.logger.log_every == 0 or step + 1 == ppo.steps:
+            tracker.log(metrics, step=step + 1)
+        if cfg.logger.samples_every and (step + 1) % cfg.logger.samples_every == 0:
+            tracker.log_samples(_sample_rows(batch, rollout, rewards, cfg.logger.samples_rows), step=step + 1)
+        progress.set_postfix(reward=f"{metrics['reward/total/mean']:.3f}", kl=f"{sequence_kl:.3f}")
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < ppo.steps:
+            save_checkpoint(
+                run_dir, step + 1, policy, optimizer, scheduler,
+                {"kl_ctl": kl_ctl.state_dict(), "score_moments": score_moments.state_dict(), "initial_eval": initial_eval},
+            )
+
+    save_checkpoint(
+        run_dir, ppo.steps, policy, optimizer, scheduler,
+        {"kl_ctl": kl_ctl.state_dict(), "score_moments": score_moments.state_dict(), "initial_eval": initial_eval},
+    )
+    policy.save(run_dir / "final")
+    summary = _summarise(policy, tokenizer, rewards, eval_records, cfg, device, initial_eval, tracker)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    tracker.finish()
+    return summary
+
+
+def _resumed_run(cfg: DictConfig) -> tuple[Path, DictConfig]:
+    run_dir = Path(cfg.resume).expanduser()
+    saved = run_dir / "config.yaml"
+    if not saved.is_file() or latest_checkpoint(run_dir) is None:
+        raise ConfigError(f"resume={cfg.resume}: no config.yaml and checkpoints/step_* there to resume from")
+    saved_cfg = OmegaConf.load(saved)
+    saved_cfg.resume = cfg.resume
+    ignored = [k for k in ("model", "task", "reward", "ppo", "generation", "seed") if cfg[k] != saved_cfg[k]]
+    if ignored:
+        log.warning("resume: the run's saved config wins; ignoring command-line changes to %s", ignored)
+    return run_dir, saved_cfg
+
+
+def _shape_scores(scores: torch.Tensor, ppo, moments: pm.RunningMoments) -> torch.Tensor:
+    scores = scores * ppo.reward_scale
+    if ppo.reward_norm:
+        moments.update(scores)
+        scores = scores / moments.std
+    if ppo.reward_clip is not None:
+        scores = scores.clamp(-ppo.reward_clip, ppo.reward_clip)
+    return scores
+
+
+@torch.no_grad()
+def _no_grad_pass(policy, rollout: Rollout, micro_batch: int, temperature: float, reference: bool) -> dict:
+    """Log-probs (and values, for the policy) of the whole rollout, in micro-batches."""
+    policy.eval()
+    chunks = []
+    for i in range(0, len(rollout.input_ids), micro_batch):
+        ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
+        if reference:
+            with policy.reference():
+                chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=False))
+        else:
+            chunks.append(policy(ids, attn, rollout.prompt_length, temperature))
+    return {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
+
+
+def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg) -> dict:
+    ppo = cfg.ppo
+    mask = rollout.response_mask.to(advantages.device)
+    stats: dict[str, list[float]] = {}
+    epochs_done = 0
+    policy.train()
+    for _ in range(ppo.ppo_epochs):
+        order = torch.randperm(sizes.batch)
+        stop = False
+        for start in range(0, sizes.batch, sizes.mini_batch):
+            mini = order[start : start + sizes.mini_batch]
+            approxkl = 0.0
+            for micro in mini.split(sizes.micro_batch):
+                m = mask[micro]
+                out = policy(
+                    rollout.input_ids[micro], rollout.attention_mask[micro], rollout.prompt_length,
+                    cfg.generation.temperature, with_entropy=True,
+                )
+                pg_loss, pg_stats = pm.policy_loss(out["logprobs"], old["logprobs"][micro], advantages[micro], m, ppo.cliprange)
+                vf_loss, vf_stats = pm.value_loss(out["values"], old["values"][micro], returns[micro], m, ppo.cliprange_value)
+                entropy = pm.masked_mean(out["entropy"], m)
+                loss = pg_loss + ppo.vf_coef * vf_loss - ppo.ent_coef * entropy
+                (loss / sizes.accumulation).backward()
+                approxkl += pg_stats["approxkl"].item() / sizes.accumulation
+                for key, value in {
+                    "ppo/policy/loss": pg_loss, "ppo/policy/clipfrac": pg_stats["clipfrac"],
+                    "ppo/policy/approxkl": pg_stats["approxkl"], "ppo/policy/entropy": entropy,
+                    "ppo/val/loss": vf_loss, "ppo/val/clipfrac": vf_stats["clipfrac"],
+                    "ppo/val/mean": pm.masked_mean(out["values"], m),
+                }.items():
+                    stats.setdefault(key, []).append(value.item())
+            grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), ppo.max_grad_norm)
+            stats.setdefault("ppo/grad_norm", []).append(grad_norm.item())
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            if ppo.target_kl is not None and approxkl > ppo.target_kl:
+                stop = True
+                break
+        epochs_done += 1
+        if stop:
+            break
+    policy.eval()
+    return {**{k: sum(v) / len(v) for k, v in stats.items()}, "ppo/epochs_completed": float(epochs_done)}
+
+
+def _sample_rows(batch: list[dict], rollout: Rollout, rewards: list[WeightedReward], n: int) -> list[dict]:
+    _, totals, _ = score(rewards, [r["prompt"] for r in batch[:n]], rollout.completions[:n], columns_of(batch[:n]))
+    return [
+        {"prompt": r["prompt"], "completion": c, "reward": t}
+        for r, c, t in zip(batch[:n], rollout.completions[:n], totals.tolist())
+    ]
+
+
+@torch.no_grad()
+def evaluate(policy, tokenizer, rewards, records: list[dict], cfg, device, reference: bool = False) -> dict:
+    """Mean reward of the policy on held-out prompts, with a fixed sampling seed; and its KL to the reference."""
+    torch.manual_seed(cfg.eval.seed)
+    records = [r for r in records for _ in range(cfg.eval.samples_per_prompt)]
+    totals, matrices, kls, completions = [], [], [], []
+    batch = cfg.ppo.batch_size
+    for i in range(0, len(records), batch):
+        chunk = records[i : i + batch]
+        prompts = [r["prompt"] for r in chunk]
+        rollout = generate(policy, tokenizer, prompts, cfg.generation, cfg.task.max_prompt_tokens, device)
+        matrix, total, _ = score(rewards, prompts, rollout.completions, columns_of(chunk))
+        mask = rollout.response_mask.to(device)
+        micro = cfg.hardware.micro_batch_size
+        own = _no_grad_pass(policy, rollout, micro, cfg.generation.temperature, reference=False)
+        ref = _no_grad_pass(policy, rollout, micro, cfg.generation.temperature, reference=True)
+        kls.append((pm.kl_k1(own["logprobs"], ref["logprobs"]) * mask).sum(1).cpu())
+        totals.append(total)
+        matrices.append(matrix)
+        completions.extend(rollout.completions)
+    total, matrix = torch.cat(totals), torch.cat(matrices)
+    metrics = {"reward/total/mean": total.mean().item(), "reward/total/std": total.std().item(), "kl_to_reference": torch.cat(kls).mean().item()}
+    for j, reward in enumerate(rewards):
+        column = matrix[:, j][~matrix[:, j].isnan()]
+        metrics[f"reward/{reward.name}/mean"] = column.mean().item() if len(column) else float("nan")
+    samples = [{"prompt": r["prompt"], "completion": c, "reward": t} for r, c, t in zip(records, completions, total.tolist())]
+    return {"metrics": metrics, "samples": samples}
+
+
+def _summarise(policy, tokenizer, rewards, eval_records, cfg, device, initial_eval, tracker) -> dict:
+    if not eval_records:
+        return {}
+    final_eval = evaluate(policy, tokenizer, rewards, eval_records, cfg, device)
+    tracker.log({f"eval/{k}": v for k, v in final_eval["metrics"].items()}, step=cfg.ppo.steps)
+    before, after = initial_eval["metrics"], final_eval["metrics"]
+    summary = {
+        "initial": before,
+        "final": after,
+        "reward_gain": after["reward/total/mean"] - before["reward/total/mean"],
+        "samples": [
+            {"prompt": b["prompt"], "before": b["completion"], "after": a["completion"]}
+            for b, a in zip(initial_eval["samples"][: cfg.eval.show_samples], final_eval["samples"][: cfg.eval.show_samples])
+        ],
+    }
+    tracker.summary({f"final/{k}": v for k, v in after.items()} | {"reward_gain": summary["reward_gain"]})
+    lines = [
+        f"held-out mean reward: initial {before['reward/total/mean']:.4f} -> final {after['reward/total/mean']:.4f} "
+        f"({summary['reward_gain']:+.4f}) over {len(eval_records) * cfg.eval.samples_per_prompt} samples",
+        f"KL to reference on held-out prompts: {after['kl_to_reference']:.4f} nats per response",
+    ]
+    for s in summary["samples"]:
+        lines += [f"--- {s['prompt']!r}", f"  before: {s['before']!r}", f"  after:  {s['after']!r}"]
+    log.info("summary\n%s", "\n".join(lines))
+    return summary

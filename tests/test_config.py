@@ -1,0 +1,71 @@
+"""Composing every experiment, and the errors a wrong setting gets before any model loads."""
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from conftest import CONF, make_config
+from ppo_suite.errors import ConfigError
+from ppo_suite.rewards import parse_rewards
+from ppo_suite.runner import Sizes
+
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+HARDWARE = sorted(p.stem for p in (CONF / "hardware").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_and_resolves(experiment):
+    cfg = make_config(f"+experiment={experiment}")
+    OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    assert parse_rewards(cfg.reward)
+    Sizes.from_config(cfg)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("hardware", HARDWARE)
+def test_every_model_and_hardware_option_composes(model, hardware):
+    cfg = make_config("+experiment=ads", f"model={model}", f"hardware={hardware}")
+    assert cfg.model.name_or_path or cfg.model.embedded is not None
+
+
+def test_overrides_reach_the_config():
+    cfg = make_config("+experiment=ads", "ppo.kl_coef=0.1", "ppo.adaptive_kl=true")
+    assert cfg.ppo.kl_coef == 0.1 and cfg.ppo.adaptive_kl is True
+
+
+def test_misspelled_key_is_named():
+    with pytest.raises(ConfigCompositionException) as err:
+        make_config("+experiment=ads", "ppo.kl_coeff=0.1")
+    assert "kl_coeff" in str(err.value.__cause__ or err.value)
+
+
+def test_wrong_type_is_named():
+    with pytest.raises(ConfigCompositionException) as err:
+        make_config("+experiment=ads", "ppo.batch_size=sixteen")
+    assert "batch_size" in str(err.value.__cause__ or err.value)
+
+
+def test_unknown_group_option_fails():
+    with pytest.raises(Exception, match="nope"):
+        make_config("+experiment=ads", "model=nope")
+
+
+def test_misspelled_reward_setting_is_named():
+    cfg = make_config("+experiment=ads", "+reward.ad_similarity.alpah=2.0")
+    with pytest.raises(ConfigError, match=r"reward\.ad_similarity.*alpah"):
+        parse_rewards(cfg.reward)
+
+
+def test_unknown_reward_lists_the_builtin_ones():
+    with pytest.raises(ConfigError, match="ad_similarity"):
+        parse_rewards({"nonsense": {"weight": 1.0}})
+
+
+def test_batch_sizes_must_divide():
+    with pytest.raises(ConfigError, match="num_mini_batches"):
+        Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=10", "ppo.num_mini_batches=3"))
+    with pytest.raises(ConfigError, match="micro_batch_size"):
+        Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=12", "ppo.num_mini_batches=2", "hardware.micro_batch_size=4"))
+    sizes = Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=16", "ppo.num_mini_batches=2", "hardware.micro_batch_size=4"))
+    assert (sizes.mini_batch, sizes.micro_batch, sizes.accumulation) == (8, 4, 2)

@@ -1,0 +1,75 @@
+"""Policy, reference and value head on the tiny test model; rollout masks; QLoRA on CPU."""
+
+import pytest
+import torch
+
+from conftest import make_config
+from ppo_suite.models import load_policy, load_tokenizer, model_source
+from ppo_suite.rollout import generate, response_mask_after_eos
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = make_config("+experiment=ads", "model=tiny_test")
+    source = model_source(cfg.model)
+    return cfg, source, load_tokenizer(source, cfg.model)
+
+
+def test_response_mask_keeps_the_first_eos_and_drops_what_follows():
+    eos = 2
+    responses = torch.tensor([[5, 6, 2, 2, 2], [5, 2, 7, 2, 8], [5, 6, 7, 8, 9]])
+    expected = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1]]).float()
+    torch.testing.assert_close(response_mask_after_eos(responses, eos), expected)
+
+
+def test_logprobs_match_a_plain_forward_and_the_reference_is_the_base(tiny):
+    cfg, source, tokenizer = tiny
+    torch.manual_seed(0)
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    with torch.no_grad():  # make the adapter do something, so policy and reference differ
+        for name, param in policy.lm.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    rollout = generate(policy, tokenizer, ["Query: cheap flights\nAd:", "Query: a much longer query about running shoes\nAd:"],
+                       cfg.generation, 64, torch.device("cpu"))
+    ids, attn, P = rollout.input_ids, rollout.attention_mask, rollout.prompt_length
+    with torch.no_grad():
+        out = policy(ids, attn, P, temperature=0.7)
+        with policy.reference():
+            ref = policy(ids, attn, P, temperature=0.7, with_values=False)
+        position_ids = (attn.cumsum(1) - 1).clamp(min=0)
+        full = policy.lm(input_ids=ids, attention_mask=attn, position_ids=position_ids).logits[:, P - 1 : -1] / 0.7
+        expected = torch.log_softmax(full.float(), -1).gather(-1, ids[:, P:, None]).squeeze(-1)
+        with policy.lm.disable_adapter():
+            base = policy.lm(input_ids=ids, attention_mask=attn, position_ids=position_ids).logits[:, P - 1 : -1] / 0.7
+        expected_ref = torch.log_softmax(base.float(), -1).gather(-1, ids[:, P:, None]).squeeze(-1)
+    mask = rollout.response_mask.bool()
+    torch.testing.assert_close(out["logprobs"][mask], expected[mask], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(ref["logprobs"][mask], expected_ref[mask], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(out["logprobs"][mask], ref["logprobs"][mask], atol=1e-3)
+    assert out["values"].shape == out["logprobs"].shape
+    # one copy of the base weights: only LoRA and the value head train
+    trainable = {n for n, p in policy.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n or n.startswith("value_head") for n in trainable)
+
+
+def test_full_finetuning_keeps_a_frozen_reference(tiny):
+    cfg, source, _ = tiny
+    cfg.model.finetune = "full"
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    assert policy.ref_lm is not None and not any(p.requires_grad for p in policy.ref_lm.parameters())
+    assert all(p.requires_grad for p in policy.lm.parameters())
+
+
+def test_qlora_loads_a_4bit_base_and_trains_the_adapter(tiny):
+    import bitsandbytes as bnb
+
+    cfg = make_config("+experiment=ads", "model=tiny_test", "hardware=qlora")
+    _, source, tokenizer = tiny
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in policy.modules())
+    ids = tokenizer(["Query: cheap flights\nAd: fly now"], return_tensors="pt")
+    out = policy(ids["input_ids"], ids["attention_mask"], 3, temperature=1.0)
+    (out["logprobs"].sum() + out["values"].sum()).backward()
+    grads = [p.grad for n, p in policy.named_parameters() if "lora_A" in n]
+    assert grads and all(g is not None for g in grads)
