@@ -9,6 +9,7 @@ spec and the corpus, and loaded afterwards through the same `from_pretrained` pa
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -36,13 +38,19 @@ def resolve_path(path: str) -> Path:
 
 
 def corpus_texts(corpus_dir: Path) -> list[str]:
-    """Every string value of every .json/.jsonl/.txt file under `corpus_dir`, in a stable order."""
+    """Every string value of every .json/.jsonl/.txt file under `corpus_dir`, in a stable order.
+
+    A record with `prompt` and `completion` (TRL's SFT format) is one text, so the model learns to
+    answer the prompt: the pre-training doubles as a brief supervised fine-tuning.
+    """
     texts: list[str] = []
 
     def collect(value) -> None:
         if isinstance(value, str):
             if len(value.split()) >= 3:  # ids, domains and urls are not language
                 texts.append(value.strip())
+        elif isinstance(value, dict) and isinstance(value.get("prompt"), str) and isinstance(value.get("completion"), str):
+            texts.append(value["prompt"] + value["completion"])
         elif isinstance(value, dict):
             for v in value.values():
                 collect(v)
@@ -65,25 +73,38 @@ def corpus_texts(corpus_dir: Path) -> list[str]:
 
 
 def ensure_embedded_model(spec: EmbeddedModelConfig) -> Path:
-    """Path of the built model, building it on first use. Safe when several jobs race to build it."""
-    corpus_dir = resolve_path(spec.corpus_dir)
-    texts = corpus_texts(corpus_dir)
-    key = hashlib.sha256(
-        json.dumps([dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(spec), texts]).encode()
-    ).hexdigest()[:16]
-    target = cache_root() / "models" / f"embedded-{key}"
+    """Path of the built model, building it on first use."""
+    texts = corpus_texts(resolve_path(spec.corpus_dir))
+    return cached_build("embedded", [spec, texts], lambda out_dir: _build(spec, texts, out_dir))
+
+
+def cached_build(prefix: str, key_material: list, build: Callable[[Path], None]) -> Path:
+    """`cache_root()/models/<prefix>-<hash>`, made by `build(staging_dir)` on first use.
+
+    The hash covers `key_material` (specs and the texts trained on), so a changed spec or corpus gets a
+    fresh build. A build goes to a staging directory renamed into place once complete, so an interrupted
+    build is never loaded; jobs that start together (a sweep) wait on a file lock for one of them to
+    build it rather than all building it.
+    """
+    material = [  # a spec arrives as a dataclass or, from a composed config, as a DictConfig
+        dataclasses.asdict(m) if dataclasses.is_dataclass(m) else dict(m) if hasattr(m, "keys") else m
+        for m in key_material
+    ]
+    key = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
+    target = cache_root() / "models" / f"{prefix}-{key}"
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
-    try:
-        _build(spec, texts, staging)
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if (target / "config.json").exists():  # built by the job that held the lock before us
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
         try:
+            build(staging)
             staging.rename(target)
-        except OSError:  # another job finished first; its copy is identical
-            pass
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

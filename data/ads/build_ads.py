@@ -1355,6 +1355,16 @@ def main():
         with open(OUT_DIR / name, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=1, ensure_ascii=True)
             f.write("\n")
+
+    # SFT demonstrations in TRL's prompt-completion format, training queries only: the prompt as
+    # conf/task/ads.yaml renders it and the original ad as the completion (the identity rewrite).
+    # The embedded model pre-trains on them, as the original pipeline ran SFT before PPO.
+    with open(OUT_DIR / "sft_ads.jsonl", "w", encoding="utf-8") as f:
+        for rec in train:
+            ad = ads[rec["ad_id"]]
+            text = f"{ad['title'].rstrip('.')}. {ad['description']}"
+            prompt = f"Query: {rec['query']}\nAd: {text}\nRewritten ad:"
+            f.write(json.dumps({"prompt": prompt, "completion": " " + text}) + "\n")
     print(f"ads={len(ads)} queries={len(queries)} train={len(train)} eval={len(evals)}")
 
 
