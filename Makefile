@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[test,serve]"
 	touch $@
 
 run: install ## python -m ppo_suite +experiment=$(EXPERIMENT) $(ARGS)
@@ -29,6 +29,9 @@ test: install ## the fast test suite (what CI runs)
 
 test-slow: install ## the slow end-to-end tests too
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: install ## PPO iteration time and memory against the floor, on tiny and llama_100m (experiments/bench/)
+	$(BIN)/python experiments/bench/bench.py $(ARGS)
 
 clean: ## remove run outputs (not the model cache)
 	rm -rf outputs multirun

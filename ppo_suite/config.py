@@ -67,6 +67,7 @@ class HardwareConfig:
 @dataclass
 class GenerationSettings:
     max_new_tokens: int = 32
+    min_new_tokens: int = 0  # EOS is blocked until this many tokens: = max_new_tokens gives fixed-length rollouts
     temperature: float = 1.0
     top_k: int = 0  # 0 disables top-k
     top_p: float = 1.0
@@ -146,6 +147,38 @@ class AdsTaskConfig(TaskConfig):
 
 
 @dataclass
+class PRewriteTaskConfig(TaskConfig):
+    """PRewrite: the policy rewrites each task's instruction; prompt_template may use {meta_prompt}, {instruction}."""
+
+    name: str = "prewrite"
+    train_file: str = "data/prewrite/train.jsonl"  # .jsonl or .parquet rows of instruction, input, output[, task, template]
+    eval_file: Optional[str] = "data/prewrite/eval.jsonl"  # held-out rows, same format; null = no held-out evaluation
+    meta_prompt: str = MISSING  # what the rewriter is asked to do with the instruction
+    examples_per_prompt: int = 4  # examples of the instruction's task that each prompt carries, and the reward scores
+
+
+@dataclass
+class PromptsTaskConfig(TaskConfig):
+    """Plain prompts, one per line of a UTF-8 text file; each line is the column `text`."""
+
+    name: str = "prompts"
+    prompt_template: str = "{text}"
+    train_file: str = MISSING  # relative to the project root unless absolute
+    eval_file: Optional[str] = None  # held-out prompts in the same format; null = no held-out evaluation
+
+
+@dataclass
+class JsonlTaskConfig(TaskConfig):
+    """Records of a JSONL (or Parquet) file, Alpaca's instruction/input/output or any fields; each field is a column."""
+
+    name: str = "jsonl"
+    train_file: str = MISSING  # relative to the project root unless absolute
+    eval_file: Optional[str] = None  # held-out records in the same format; null = no held-out evaluation
+    required_fields: list[str] = field(default_factory=list)  # checked on every record, e.g. the reward's gold column
+    fallback_template: Optional[str] = None  # for records where a field of prompt_template is missing or empty
+
+
+@dataclass
 class Config:
     model: ModelConfig = MISSING
     hardware: HardwareConfig = MISSING
@@ -168,3 +201,6 @@ def register_configs() -> None:
     cs.store(group="hardware", name="base_hardware", node=HardwareConfig)
     cs.store(group="logger", name="base_logger", node=LoggerConfig)
     cs.store(group="task", name="base_ads", node=AdsTaskConfig)
+    cs.store(group="task", name="base_prompts", node=PromptsTaskConfig)
+    cs.store(group="task", name="base_jsonl", node=JsonlTaskConfig)
+    cs.store(group="task", name="base_prewrite", node=PRewriteTaskConfig)

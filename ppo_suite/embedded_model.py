@@ -37,11 +37,18 @@ def resolve_path(path: str) -> Path:
     return p if p.is_absolute() else PROJECT_ROOT / p
 
 
+def is_held_out(file: Path) -> bool:
+    """A held-out split by its name: `eval.jsonl`, `eval_ppo.json`, `prompts_eval.txt`."""
+    return "eval" in file.stem.split("_")
+
+
 def corpus_texts(corpus_dir: Path) -> list[str]:
     """Every string value of every .json/.jsonl/.txt file under `corpus_dir`, in a stable order.
 
     A record with `prompt` and `completion` (TRL's SFT format) is one text, so the model learns to
-    answer the prompt: the pre-training doubles as a brief supervised fine-tuning.
+    answer the prompt: the pre-training doubles as a brief supervised fine-tuning. Held-out splits
+    (`is_held_out`) are skipped: the initial and final policies are judged on them, so pre-training on
+    them would leak their answers, and teach that each held-out prompt is a whole text, ended by EOS.
     """
     texts: list[str] = []
 
@@ -59,6 +66,8 @@ def corpus_texts(corpus_dir: Path) -> list[str]:
                 collect(v)
 
     for file in sorted(corpus_dir.rglob("*")):
+        if is_held_out(file):
+            continue
         if file.suffix == ".json":
             collect(json.loads(file.read_text()))
         elif file.suffix == ".jsonl":

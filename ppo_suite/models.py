@@ -16,7 +16,7 @@ from torch import nn
 from ppo_suite.config import HardwareConfig, ModelConfig
 from ppo_suite.embedded_model import ensure_embedded_model
 from ppo_suite.errors import ConfigError
-from ppo_suite.ppo_math import entropy_from_logits
+from ppo_suite.ppo_math import entropy_from_logprobs
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 FINETUNE_MODES = ("lora", "full")
@@ -120,15 +120,30 @@ class Policy(nn.Module):
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
         ).last_hidden_state
         # The state before response token t sits at position prompt_length + t - 1.
-        hidden = hidden[:, prompt_length - 1 : -1]
+        return self.heads(
+            hidden[:, prompt_length - 1 : -1], input_ids[:, prompt_length:], temperature, with_values, with_entropy
+        )
+
+    def heads(
+        self,
+        hidden: torch.Tensor,
+        response: torch.Tensor,
+        temperature: float,
+        with_values: bool = True,
+        with_entropy: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Log-probs of `response` (and values, entropy) from the trunk's last hidden states before each token.
+
+        hidden: (B, T, H), response: (B, T). Returns (B, T) tensors.
+        """
+        lm = self.ref_lm if self._use_ref else self.causal_lm
         logits = lm.get_output_embeddings()(hidden).float() / temperature
-        response = input_ids[:, prompt_length:]
-        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, response.unsqueeze(-1)).squeeze(-1)
-        out = {"logprobs": logprobs}
+        log_p = torch.log_softmax(logits, dim=-1)  # (B, T, V), shared by the log-probs and the entropy
+        out = {"logprobs": log_p.gather(-1, response.unsqueeze(-1)).squeeze(-1)}
         if with_values:
             out["values"] = self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
         if with_entropy:
-            out["entropy"] = entropy_from_logits(logits)
+            out["entropy"] = entropy_from_logprobs(log_p)
         return out
 
     def save(self, directory: Path) -> None:
@@ -159,15 +174,12 @@ def _disable_dropout(model: nn.Module) -> None:
             module.p = 0.0
 
 
-def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device) -> Policy:
+def load_model(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device):
+    """The plain causal LM as `hardware` asks for it (dtype, attention kernel, 4-bit base), dropout off."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    if model_cfg.finetune not in FINETUNE_MODES:
-        raise ConfigError(f"model.finetune={model_cfg.finetune!r} is not one of {FINETUNE_MODES}")
     if hardware.dtype != "auto" and hardware.dtype not in DTYPES:
         raise ConfigError(f"hardware.dtype={hardware.dtype!r} is not one of {sorted(DTYPES) + ['auto']}")
-    if hardware.load_in_4bit and model_cfg.finetune != "lora":
-        raise ConfigError("hardware.load_in_4bit (QLoRA) trains a LoRA adapter: set model.finetune=lora")
     # auto: bf16 where the device computes it fast (CUDA), fp32 elsewhere
     dtype = DTYPES.get(hardware.dtype, torch.bfloat16 if device.type == "cuda" else torch.float32)
     kwargs = dict(
@@ -189,6 +201,15 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
     _disable_dropout(lm)
     if lm.generation_config.pad_token_id is None:
         lm.generation_config.pad_token_id = lm.generation_config.eos_token_id
+    return lm
+
+
+def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device) -> Policy:
+    if model_cfg.finetune not in FINETUNE_MODES:
+        raise ConfigError(f"model.finetune={model_cfg.finetune!r} is not one of {FINETUNE_MODES}")
+    if hardware.load_in_4bit and model_cfg.finetune != "lora":
+        raise ConfigError("hardware.load_in_4bit (QLoRA) trains a LoRA adapter: set model.finetune=lora")
+    lm = load_model(source, model_cfg, hardware, device)
 
     ref_lm = None
     if model_cfg.finetune == "lora":

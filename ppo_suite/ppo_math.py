@@ -125,10 +125,9 @@ def value_loss(
     return loss, {"clipfrac": masked_mean((clipped_error > raw_error).float(), mask)}
 
 
-def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy of the categorical distribution at each position: (..., V) -> (...)."""
-    log_p = torch.log_softmax(logits, dim=-1)
-    return -(log_p.exp() * log_p).sum(-1)
+def entropy_from_logprobs(logprobs: torch.Tensor) -> torch.Tensor:
+    """Entropy of the categorical distribution at each position, from its log-probs: (..., V) -> (...)."""
+    return -(logprobs.exp() * logprobs).sum(-1)
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

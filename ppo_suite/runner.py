@@ -1,7 +1,7 @@
 """The PPO runner: one loop that reads like the algorithm.
 
-Per iteration: (1) sample responses, (2) score them with the rewards, (3) log-probs and values of the
-rollout under the policy and the reference, (4) KL-shaped per-token rewards and GAE advantages,
+Per iteration: (1) sample responses, with the policy's log-probs and values of them, (2) score them with
+the rewards, (3) the reference's log-probs of the rollout, (4) KL-shaped per-token rewards and GAE advantages,
 (5) PPO epochs over mini-batches, (6) KL controller update, logging and checkpoints.
 """
 
@@ -122,28 +122,28 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
     progress = tqdm(range(start_step, ppo.steps), initial=start_step, total=ppo.steps, desc="ppo", unit="step")
     for step in progress:
         seed_step(cfg.seed, step)
-        t_start = time.perf_counter()
+        t_start = clock(device)
         batch = [task.train[i] for i in torch.randperm(len(task.train))[: sizes.batch].tolist()]
         if len(batch) < sizes.batch:
             batch = [task.train[i % len(task.train)] for i in range(sizes.batch)]
 
-        # 1. Rollout.
+        # 1. Rollout, with the policy's log-probs and values of it.
         rollout = generate(policy, tokenizer, [r["prompt"] for r in batch], cfg.generation, cfg.task.max_prompt_tokens, device)
-        t_generated = time.perf_counter()
+        t_generated = clock(device)
 
         # 2. Score.
         _, scores, reward_stats = score(rewards, [r["prompt"] for r in batch], rollout.completions, columns_of(batch))
         scores = _shape_scores(scores, ppo, score_moments).to(device)
-        t_scored = time.perf_counter()
+        t_scored = clock(device)
 
-        # 3. Log-probs and values of the rollout: one pass with the adapter, one without.
+        # 3. The reference's log-probs of the rollout: one pass, adapter off.
         mask = rollout.response_mask.to(device)
-        old = _no_grad_pass(policy, rollout, sizes.micro_batch, cfg.generation.temperature, reference=False)
-        ref = _no_grad_pass(policy, rollout, sizes.micro_batch, cfg.generation.temperature, reference=True)
-        t_forward = time.perf_counter()
+        old = {"logprobs": rollout.logprobs, "values": rollout.values}
+        ref_logprobs = _reference_logprobs(policy, rollout, sizes.micro_batch, cfg.generation.temperature)
+        t_forward = clock(device)
 
         # 4. KL-shaped rewards, advantages and returns.
-        kl = kl_fn(old["logprobs"], ref["logprobs"]) * mask
+        kl = kl_fn(old["logprobs"], ref_logprobs) * mask
         token_rewards = pm.shape_rewards(scores, kl, kl_ctl.value, mask)
         advantages, returns = pm.gae(token_rewards, old["values"], mask, ppo.gamma, ppo.lam)
         if ppo.whiten_advantages:
@@ -151,7 +151,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
 
         # 5. PPO epochs over shuffled mini-batches, accumulated from micro-batches.
         train_stats = _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes, cfg)
-        t_optimized = time.perf_counter()
+        t_optimized = clock(device)
 
         # 6. KL controller, logs, checkpoint.
         sequence_kl = kl.sum(1).mean().item()
@@ -220,25 +220,29 @@ def _shape_scores(scores: torch.Tensor, ppo, moments: pm.RunningMoments) -> torc
     return scores
 
 
+def clock(device: torch.device) -> float:
+    """perf_counter once the device has run what was queued, so each phase's time is its own."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 @torch.no_grad()
-def _no_grad_pass(policy, rollout: Rollout, micro_batch: int, temperature: float, reference: bool) -> dict:
-    """Log-probs (and values, for the policy) of the whole rollout, in micro-batches."""
+def _reference_logprobs(policy, rollout: Rollout, micro_batch: int, temperature: float) -> torch.Tensor:
+    """(B, T) log-probs of the rollout's responses under the reference policy, in micro-batches."""
     policy.eval()
     chunks = []
-    for i in range(0, len(rollout.input_ids), micro_batch):
-        ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
-        if reference:
-            with policy.reference():
-                chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=False))
-        else:
-            chunks.append(policy(ids, attn, rollout.prompt_length, temperature))
-    return {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
+    with policy.reference():
+        for i in range(0, len(rollout.input_ids), micro_batch):
+            ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
+            chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=False)["logprobs"])
+    return torch.cat(chunks)
 
 
 def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg) -> dict:
     ppo = cfg.ppo
     mask = rollout.response_mask.to(advantages.device)
-    stats: dict[str, list[float]] = {}
+    stats: dict[str, list[torch.Tensor]] = {}  # left on the device and read once at the end, not per micro-batch
     epochs_done = 0
     policy.train()
     for _ in range(ppo.ppo_epochs):
@@ -256,29 +260,32 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
                 pg_loss, pg_stats = pm.policy_loss(out["logprobs"], old["logprobs"][micro], advantages[micro], m, ppo.cliprange)
                 vf_loss, vf_stats = pm.value_loss(out["values"], old["values"][micro], returns[micro], m, ppo.cliprange_value)
                 entropy = pm.masked_mean(out["entropy"], m)
-                loss = pg_loss + ppo.vf_coef * vf_loss - ppo.ent_coef * entropy
+                loss = pg_loss + ppo.vf_coef * vf_loss
+                if ppo.ent_coef:  # a bonus; otherwise the entropy is only logged, and backward skips its (B, T, V) work
+                    loss = loss - ppo.ent_coef * entropy
                 (loss / sizes.accumulation).backward()
-                approxkl += pg_stats["approxkl"].item() / sizes.accumulation
+                approxkl = approxkl + pg_stats["approxkl"].detach() / sizes.accumulation
                 for key, value in {
                     "ppo/policy/loss": pg_loss, "ppo/policy/clipfrac": pg_stats["clipfrac"],
                     "ppo/policy/approxkl": pg_stats["approxkl"], "ppo/policy/entropy": entropy,
                     "ppo/val/loss": vf_loss, "ppo/val/clipfrac": vf_stats["clipfrac"],
                     "ppo/val/mean": pm.masked_mean(out["values"], m),
                 }.items():
-                    stats.setdefault(key, []).append(value.item())
+                    stats.setdefault(key, []).append(value.detach())
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), ppo.max_grad_norm)
-            stats.setdefault("ppo/grad_norm", []).append(grad_norm.item())
+            stats.setdefault("ppo/grad_norm", []).append(grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            if ppo.target_kl is not None and approxkl > ppo.target_kl:
+            if ppo.target_kl is not None and approxkl > ppo.target_kl:  # the only read inside the loop
                 stop = True
                 break
         epochs_done += 1
         if stop:
             break
     policy.eval()
-    return {**{k: sum(v) / len(v) for k, v in stats.items()}, "ppo/epochs_completed": float(epochs_done)}
+    means = torch.stack([torch.stack(values).float().mean() for values in stats.values()]).tolist()
+    return {**dict(zip(stats, means)), "ppo/epochs_completed": float(epochs_done)}
 
 
 def _sample_rows(batch: list[dict], rollout: Rollout, rewards: list[WeightedReward], n: int) -> list[dict]:
@@ -302,10 +309,8 @@ def evaluate(policy, tokenizer, rewards, records: list[dict], cfg, device, refer
         rollout = generate(policy, tokenizer, prompts, cfg.generation, cfg.task.max_prompt_tokens, device)
         matrix, total, _ = score(rewards, prompts, rollout.completions, columns_of(chunk))
         mask = rollout.response_mask.to(device)
-        micro = cfg.hardware.micro_batch_size
-        own = _no_grad_pass(policy, rollout, micro, cfg.generation.temperature, reference=False)
-        ref = _no_grad_pass(policy, rollout, micro, cfg.generation.temperature, reference=True)
-        kls.append((pm.kl_k1(own["logprobs"], ref["logprobs"]) * mask).sum(1).cpu())
+        ref_logprobs = _reference_logprobs(policy, rollout, cfg.hardware.micro_batch_size, cfg.generation.temperature)
+        kls.append((pm.kl_k1(rollout.logprobs, ref_logprobs) * mask).sum(1).cpu())
         totals.append(total)
         matrices.append(matrix)
         completions.extend(rollout.completions)

@@ -40,3 +40,31 @@ def model_cache(tmp_path_factory):
 def make_config(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
+
+
+def save_tiny_classifier(out_dir, labels, chat_template=None):
+    """A randomly initialised 2-layer Llama classifier with a BPE tokenizer, saved like a hub model.
+
+    Stands in for a downloaded classifier or reward model: the code under test loads it by path.
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    from ppo_suite.config import EmbeddedModelConfig
+    from ppo_suite.embedded_model import _train_tokenizer
+
+    texts = ["a great film with a fine cast", "what is the capital of canada", "ottawa is the capital"] * 4
+    tokenizer = _train_tokenizer(EmbeddedModelConfig(vocab_size=300), texts)
+    if chat_template:
+        tokenizer.chat_template = chat_template
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+        intermediate_size=32, max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
+    )
+    model = LlamaForSequenceClassification(config)
+    torch.nn.init.normal_(model.score.weight, std=2.0)  # outputs far apart, so a wrong index cannot pass
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

@@ -70,3 +70,22 @@ def test_bad_input_fails_before_the_model_and_keeps_the_run_dir(tmp_path):
     with pytest.raises(ConfigError, match="model.name_or_path"):
         run(make_config(*TINY_RUN, "model=gpt2", "model.name_or_path=/nonexistent/model"), run_dir=tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+SMALL_REWARD_MODEL = [  # the embedded reward model, shrunk so that it builds in seconds
+    "++reward.reward_model.embedded.train_steps=5", "++reward.reward_model.embedded.hidden_size=16",
+    "++reward.reward_model.embedded.intermediate_size=32", "++reward.reward_model.embedded.num_heads=2",
+    "++reward.reward_model.embedded.vocab_size=512",
+]
+
+
+@pytest.mark.parametrize(
+    "experiment, extra", [("sentiment", []), ("finqa", []), ("rlhf_prompts", SMALL_REWARD_MODEL)]
+)
+def test_each_experiment_runs_a_few_steps_and_logs_every_reward(tmp_path, experiment, extra):
+    cfg = make_config(*TINY_RUN[1:], f"+experiment={experiment}", *extra)
+    summary = run(cfg, run_dir=tmp_path)
+    step = read_metrics(tmp_path)[1]
+    for name in cfg.reward:
+        assert step[f"reward/{name}/skipped"] == 0.0 and f"reward/{name}/mean" in step
+    assert summary["final"]["reward/total/mean"] == summary["final"]["reward/total/mean"]  # not NaN

@@ -1,4 +1,4 @@
-"""Policy, reference and value head on the tiny test model; rollout masks; QLoRA on CPU."""
+"""Policy, reference and value head on the tiny test model; rollout masks and log-probs; QLoRA on CPU."""
 
 import pytest
 import torch
@@ -53,6 +53,25 @@ def test_logprobs_match_a_plain_forward_and_the_reference_is_the_base(tiny):
     assert trainable and all("lora_" in n or n.startswith("value_head") for n in trainable)
 
 
+def test_rollout_logprobs_and_values_equal_a_full_forward(tiny):
+    """The rollout takes them from the decoding steps' hidden states instead of a second pass over the batch."""
+    cfg, source, tokenizer = tiny
+    torch.manual_seed(0)
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    with torch.no_grad():  # an adapter and a value head that do something
+        for name, param in policy.named_parameters():
+            if "lora_B" in name or name.startswith("value_head"):
+                param.normal_(0, 0.5)
+    cfg.generation.temperature = 0.7
+    rollout = generate(policy, tokenizer, ["Query: cheap flights\nAd:", "Query: a much longer query about running shoes\nAd:"],
+                       cfg.generation, 64, torch.device("cpu"))
+    with torch.no_grad():
+        full = policy(rollout.input_ids, rollout.attention_mask, rollout.prompt_length, temperature=0.7)
+    mask = rollout.response_mask.bool()
+    torch.testing.assert_close(rollout.logprobs[mask], full["logprobs"][mask], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(rollout.values[mask], full["values"][mask], atol=1e-4, rtol=1e-4)
+
+
 def test_full_finetuning_keeps_a_frozen_reference(tiny):
     cfg, source, _ = tiny
     cfg.model.finetune = "full"
@@ -73,3 +92,15 @@ def test_qlora_loads_a_4bit_base_and_trains_the_adapter(tiny):
     (out["logprobs"].sum() + out["values"].sum()).backward()
     grads = [p.grad for n, p in policy.named_parameters() if "lora_A" in n]
     assert grads and all(g is not None for g in grads)
+
+
+def test_the_embedded_corpus_skips_held_out_splits(tmp_path):
+    from ppo_suite.embedded_model import corpus_texts
+
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task/train.txt").write_text("a training prompt here\n")
+    (tmp_path / "task/prompts_eval.txt").write_text("a held-out prompt here\n")
+    (tmp_path / "task/eval.jsonl").write_text('{"output": "a held-out answer here"}\n')
+    (tmp_path / "task/eval_ppo.json").write_text('["a held-out record here"]')
+    (tmp_path / "task/sft.jsonl").write_text('{"prompt": "Q: two plus two?", "completion": " four"}\n')
+    assert corpus_texts(tmp_path) == ["Q: two plus two? four", "a training prompt here"]

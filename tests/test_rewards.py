@@ -90,3 +90,20 @@ def test_user_reward_plugs_in_with_target():
     [spec] = parse_rewards({"mine": {"weight": 0.5, "_target_": "test_rewards.my_reward", "_partial_": True}})
     reward = spec.build()
     assert reward.weight == 0.5 and reward.fn(prompts=["p"], completions=["abc"]) == [3.0]
+
+
+def test_sentiment_repetition_and_length_compose_by_config_and_log_each_reward():
+    from conftest import make_config
+
+    cfg = make_config("reward=[sentiment,repetition,length]")
+    rewards = [spec.build() for spec in parse_rewards(cfg.reward)]
+    assert [(r.name, r.weight) for r in rewards] == [("sentiment", 1.0), ("repetition", 0.5), ("length", 0.1)]
+    matrix, total, stats = score(rewards, ["p", "p"], ["A great film.", "bad bad bad bad bad bad bad bad"], {})
+    # sentiment: (compound + 1) / 2 with compound 3.1/sqrt(3.1^2 + 15) = 0.6249 and -20/sqrt(20^2 + 15) = -0.9818;
+    # repetition: 3/3 - 1 and 1/8 - 1; length (8 to 40 words, step): 3 words is out, 8 is in.
+    expected = torch.tensor([[0.81245, 0.0, -1.0], [0.0091, -0.875, 0.0]])
+    torch.testing.assert_close(matrix, expected, rtol=0, atol=1e-6)
+    torch.testing.assert_close(total, torch.tensor([0.81245 - 0.1, 0.0091 - 0.4375]), rtol=0, atol=1e-6)
+    assert stats["reward/sentiment/mean"] == pytest.approx((0.81245 + 0.0091) / 2)
+    assert stats["reward/repetition/mean"] == pytest.approx(-0.4375)
+    assert stats["reward/length/mean"] == pytest.approx(-0.5)

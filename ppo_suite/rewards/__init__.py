@@ -30,6 +30,12 @@ RewardFn = Callable[..., list]
 # name -> "module:Class", imported only when selected so unused rewards cost nothing at start-up.
 BUILTIN_REWARDS = {
     "ad_similarity": "ppo_suite.rewards.ad_similarity:AdSimilarity",
+    "sentiment": "ppo_suite.rewards.sentiment:Sentiment",
+    "repetition": "ppo_suite.rewards.repetition:Repetition",
+    "length": "ppo_suite.rewards.length:Length",
+    "f1": "ppo_suite.rewards.f1:AnswerMatch",
+    "reward_model": "ppo_suite.rewards.reward_model:RewardModel",
+    "rewrite_task_model": "ppo_suite.rewards.rewrite_task_model:RewriteTaskModel",
 }
 
 
@@ -79,8 +85,9 @@ def parse_rewards(reward_cfg: DictConfig | dict) -> list[RewardSpec]:
         cls = _builtin_class(name, entry.pop("type", name))
         try:
             settings = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls.Settings), entry))
-        except OmegaConfBaseException as err:
-            raise ConfigError(f"reward.{name}: {err.msg} (valid keys: weight, {', '.join(cls.Settings.__dataclass_fields__)})") from err
+        except (OmegaConfBaseException, ValueError) as err:  # ValueError: a Settings.__post_init__ check
+            message = getattr(err, "msg", str(err))
+            raise ConfigError(f"reward.{name}: {message} (valid keys: weight, {', '.join(cls.Settings.__dataclass_fields__)})") from err
         specs.append(RewardSpec(name, weight, lambda cls=cls, settings=settings: cls(settings)))
     return specs
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 from ppo_suite.errors import ConfigError, DataError
 
-BUILTIN_TASKS = {"ads": "ppo_suite.tasks.ads:load"}
+BUILTIN_TASKS = {
+    "ads": "ppo_suite.tasks.ads:load",
+    "prewrite": "ppo_suite.tasks.prewrite:load",
+    "prompts": "ppo_suite.tasks.prompts:load",  # generic: a plain text file, one prompt per line
+    "jsonl": "ppo_suite.tasks.jsonl:load",  # generic: JSONL records (Alpaca or any fields) and a template
+}
 
 
 @dataclass

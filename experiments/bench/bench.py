@@ -1,0 +1,514 @@
+"""`make bench`: the PPO iteration's time and peak memory, against the floor of plain transformers calls.
+
+    python experiments/bench/bench.py                        # tiny and llama_100m, fp32 on the CPU
+    python experiments/bench/bench.py --device cuda          # bf16 + SDPA on a GPU
+    python experiments/bench/bench.py --device cuda --load-in-4bit --models llama_100m   # QLoRA
+    python experiments/bench/bench.py --profile              # also: the top ops of one PPO iteration
+
+Every model runs at one fixed shape: 16 prompts of 32 tokens, 32 new tokens (EOS blocked until then), 2 PPO
+epochs of 2 mini-batches (micro-batch 8), LoRA r=8 on every linear layer. For each model, in processes of
+their own so that each one's peak memory is its own:
+
+  ppo        `ppo_suite.runner.run` for warm-up + measured iterations: the runner's own time/* metrics, its
+             peak memory, and every forward of the model's trunk, counted by a hook; then, in the same
+             process, the floor: the same model and batch through plain transformers calls, the base model's
+             `generate` and one no-grad forward over prompt+response, then `ppo_epochs` forward+backward
+             passes of the LoRA model (same micro-batches) with an AdamW step per mini-batch.
+  inference  the base model's `generate` and one no-grad forward at the same batch: its peak memory.
+
+Results go to `--out` as results.json and results.md. Nothing here is a test: `tests/test_bench.py` only
+checks that one tiny iteration runs and writes its results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+# The shape every model runs at; device, dtype and 4-bit come from the command line.
+SHAPE = [
+    "+experiment=ads",
+    "logger=none",
+    "ppo.batch_size=16",
+    "task.max_prompt_tokens=32",  # the ads prompts are longer, and left-truncated to exactly 32
+    "generation.max_new_tokens=32",
+    "generation.min_new_tokens=32",
+    "ppo.ppo_epochs=2",
+    "ppo.num_mini_batches=2",
+    "hardware.micro_batch_size=8",
+    "model.finetune=lora",
+    "model.lora.r=8",
+    "model.lora.target_modules=all-linear",
+    "eval.num_prompts=0",
+    "logger.samples_every=0",
+    "checkpoint_every=0",
+]
+TARGETS = {"time": 1.15, "no_grad_passes": 2, "memory": 1.3}
+PHASES = ["generate", "reward", "forward", "optimize"]  # the runner's time/* split of an iteration
+FLOOR_PHASES = ["generate", "forward", "optimize"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=["tiny", "llama_100m"], help="model config options")
+    parser.add_argument("--warmup", type=int, default=1, help="iterations run first and not counted")
+    parser.add_argument("--iterations", type=int, default=3, help="iterations whose medians are reported")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    parser.add_argument("--dtype", default=None, help="float32 | bfloat16 | float16 (default: fp32 on CPU, bf16 on CUDA)")
+    parser.add_argument("--attn", default=None, help="attention kernel (default: transformers' on CPU, sdpa on CUDA)")
+    parser.add_argument("--load-in-4bit", action="store_true", help="QLoRA: an NF4 base under the adapter")
+    parser.add_argument("--profile", action="store_true", help="also profile one PPO iteration (torch.profiler)")
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "bench", help="where results go")
+    parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run, e.g. hardware.num_threads=2")
+    parser.add_argument("--child", choices=["ppo", "inference", "training", "profile"], help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def hardware_overrides(args: argparse.Namespace) -> list[str]:
+    on_cuda = args.device.startswith("cuda")
+    dtype = args.dtype or ("bfloat16" if on_cuda else "float32")
+    attn = args.attn or ("sdpa" if on_cuda else None)
+    overrides = [f"hardware.device={args.device}", f"hardware.dtype={dtype}", f"hardware.load_in_4bit={args.load_in_4bit}"]
+    return overrides + ([f"hardware.attn_implementation={attn}"] if attn else [])
+
+
+def compose_config(model: str, args: argparse.Namespace, steps: int):
+    from hydra import compose, initialize_config_dir
+
+    from ppo_suite.config import register_configs
+
+    register_configs()
+    overrides = [f"model={model}", *SHAPE, f"ppo.steps={steps}", *hardware_overrides(args), *args.overrides]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def peak_memory(device: torch.device) -> int:
+    """Bytes: the CUDA allocator's peak on a GPU, else the process's peak resident set.
+
+    On Linux that is VmHWM, the high-water mark of this process's own memory map: getrusage's ru_maxrss
+    would also carry the parent's peak across fork and exec.
+    """
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device)
+    status = Path("/proc/self/status")
+    if status.exists():
+        line = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+        return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+# --- the processes that measure -------------------------------------------------------------------------
+
+
+def child_ppo(cfg, warmup: int) -> dict:
+    """The runner's iterations, its peak memory and its trunk forwards; then the floor, in the same process."""
+    from ppo_suite import runner
+    from ppo_suite.models import resolve_device
+
+    device = resolve_device(cfg.hardware.device)
+    calls: list[tuple[str, int, int]] = []
+    weights: dict[str, int] = {}
+    _watch_policy(runner, calls, weights)
+    before = peak_memory(device)
+    with tempfile.TemporaryDirectory() as run_dir:
+        runner.run(cfg, run_dir=Path(run_dir))
+        metrics = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+    peak = peak_memory(device)
+    iterations = [
+        {**{phase: m[f"time/{phase}"] for phase in PHASES}, "step": m["time/step"],
+         "tokens_per_sec": m["throughput/generated_tokens_per_sec"]}
+        for m in metrics if "time/step" in m
+    ][warmup:]
+    return {
+        "iterations": iterations,
+        "passes": _passes(calls, cfg.ppo.batch_size, cfg.ppo.steps),
+        "weights": weights,
+        "memory_before_model": before,
+        "peak_memory": peak,
+        "floor": floor(cfg, warmup, len(iterations)),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _watch_policy(runner, calls: list, weights: dict) -> None:
+    """Hook the trunk of the policy the runner builds, recording each forward as (kind, rows, length).
+
+    kind: `generate` (a cached decoding step), `no_grad` (a whole-sequence pass without gradients: log-probs
+    or values of the rollout) or `train` (a pass with gradients). The runner builds its policy inside `run`,
+    so its loader is wrapped.
+    """
+    load_policy = runner.load_policy
+
+    def record(module, args, kwargs) -> None:
+        kind = "generate" if kwargs.get("use_cache") else "train" if torch.is_grad_enabled() else "no_grad"
+        calls.append((kind, *kwargs["input_ids"].shape))
+
+    def watched(*args, **kwargs):
+        policy = load_policy(*args, **kwargs)
+        policy.causal_lm.base_model.register_forward_pre_hook(record, with_kwargs=True)
+        weights["frozen"] = sum(p.numel() for p in policy.parameters() if not p.requires_grad)
+        weights["trainable"] = sum(p.numel() for p in policy.parameters() if p.requires_grad)
+        return policy
+
+    runner.load_policy = watched
+
+
+def _passes(calls: list[tuple[str, int, int]], batch: int, steps: int) -> dict:
+    """Passes over the rollout batch per iteration, from the trunk forwards in the order they ran."""
+    rows = {"no_grad": 0, "train": 0}
+    after_training = 0  # no-grad passes that ran after a training pass of the same iteration
+    trained = False
+    for kind, n, length in calls:
+        if kind == "generate":
+            trained = False  # a new rollout: the next iteration
+            continue
+        rows[kind] += n
+        after_training += n if kind == "no_grad" and trained else 0
+        trained = trained or kind == "train"
+    lengths = sorted({length for kind, _, length in calls if kind != "generate"})
+    return {
+        "no_grad": rows["no_grad"] / (batch * steps),
+        "train": rows["train"] / (batch * steps),
+        "no_grad_after_training": after_training / (batch * steps),
+        "sequence_lengths": lengths,
+    }
+
+
+def floor(cfg, warmup: int, iterations: int) -> dict:
+    """Seconds of plain transformers calls on the same model and batch, per phase, one list entry per iteration."""
+    from ppo_suite.models import load_model, load_policy, model_source, resolve_device
+    from ppo_suite.runner import clock
+
+    device = resolve_device(cfg.hardware.device)
+    source = model_source(cfg.model)
+    encoded, config = _batch(cfg, device)
+    times: dict[str, list[float]] = {phase: [] for phase in FLOOR_PHASES}
+    model = load_model(source, cfg.model, cfg.hardware, device)
+    for _ in range(warmup + iterations):
+        sequences, seconds = _inference(model, encoded, config, device)
+        for phase, t in seconds.items():
+            times[phase].append(t)
+    del model
+
+    lm = load_policy(source, cfg.model, cfg.hardware, device).lm  # the same LoRA model the runner trains
+    optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=cfg.ppo.learning_rate)
+    times["generate_with_adapter"] = []  # not part of the floor: what the unmerged adapter adds to decoding
+    for _ in range(warmup + iterations):
+        lm.eval()
+        times["generate_with_adapter"].append(_generate(lm, encoded, config, device)[1])
+        start = clock(device)
+        _train(lm, optimizer, sequences, _attention(encoded, sequences), config.max_new_tokens, cfg)
+        times["optimize"].append(clock(device) - start)
+    return {
+        "iterations": [{phase: t[i] for phase, t in times.items()} for i in range(warmup, warmup + iterations)],
+        "tokens": len(sequences) * config.max_new_tokens,
+    }
+
+
+def _train(lm, optimizer, sequences: torch.Tensor, attention: torch.Tensor, n_new: int, cfg) -> None:
+    """`ppo_epochs` forward+backward passes over the batch in the runner's micro-batches, a step per mini-batch."""
+    from ppo_suite.runner import Sizes
+
+    sizes = Sizes.from_config(cfg)
+    lm.train()
+    for _ in range(cfg.ppo.ppo_epochs):
+        for mini in torch.randperm(sizes.batch).split(sizes.mini_batch):
+            for micro in mini.split(sizes.micro_batch):
+                ids, attn = sequences[micro], attention[micro]
+                logits = lm(input_ids=ids, attention_mask=attn, logits_to_keep=n_new + 1).logits[:, :-1]
+                loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), ids[:, -n_new:].flatten())
+                (loss / sizes.accumulation).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+
+def child_inference(cfg, warmup: int) -> dict:
+    """The base model's peak memory for generate + one no-grad forward at the benchmark's batch."""
+    from ppo_suite.models import load_model, model_source, resolve_device
+
+    device = resolve_device(cfg.hardware.device)
+    before = peak_memory(device)
+    encoded, config = _batch(cfg, device)
+    model = load_model(model_source(cfg.model), cfg.model, cfg.hardware, device)
+    for _ in range(warmup + 1):
+        _inference(model, encoded, config, device)
+    return {
+        "memory_before_model": before,
+        "peak_memory": peak_memory(device),
+        "parameters": model.num_parameters(),
+        "weights": sum(p.numel() for p in model.parameters()),  # stored elements, as the policy's are counted
+    }
+
+
+def child_training(cfg, warmup: int) -> dict:
+    """Peak memory of plain LoRA training at the runner's micro-batches: what backpropagation alone needs."""
+    from ppo_suite.models import load_policy, model_source, resolve_device
+
+    device = resolve_device(cfg.hardware.device)
+    before = peak_memory(device)
+    encoded, config = _batch(cfg, device)
+    lm = load_policy(model_source(cfg.model), cfg.model, cfg.hardware, device).lm
+    optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=cfg.ppo.learning_rate)
+    with torch.no_grad():
+        sequences = lm.generate(**encoded, generation_config=config)
+    for _ in range(warmup + 1):
+        _train(lm, optimizer, sequences, _attention(encoded, sequences), config.max_new_tokens, cfg)
+    return {"memory_before_model": before, "peak_memory": peak_memory(device)}
+
+
+def child_profile(cfg, warmup: int) -> dict:
+    """torch.profiler's top ops over exactly one PPO iteration, the one after the warm-up."""
+    from torch.profiler import ProfilerActivity, profile, schedule
+
+    from ppo_suite import runner
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    # The runner seeds each step first: advancing the profiler there makes its steps the runner's. Profiler
+    # step k + 1 is runner step k (step 0 is the set-up), so runner step `warmup` is the active one, and it
+    # ends when step `warmup + 1` starts: the run has warmup + 2 steps.
+    seed_step = runner.seed_step
+    with profile(activities=activities, schedule=schedule(wait=warmup, warmup=1, active=1, repeat=1)) as prof:
+        runner.seed_step = lambda seed, step: (prof.step(), seed_step(seed, step))
+        with tempfile.TemporaryDirectory() as run_dir:
+            runner.run(cfg, run_dir=Path(run_dir))
+    sort = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
+    return {"table": prof.key_averages().table(sort_by=sort, row_limit=20)}
+
+
+def _batch(cfg, device):
+    """The first `ppo.batch_size` training prompts, encoded as the runner encodes them, and the sampling settings."""
+    from ppo_suite.models import load_tokenizer, model_source
+    from ppo_suite.rollout import generation_config
+    from ppo_suite.tasks import load_task
+
+    tokenizer = load_tokenizer(model_source(cfg.model), cfg.model)
+    tokenizer.truncation_side = "left"
+    prompts = [r["prompt"] for r in load_task(cfg.task).train[: cfg.ppo.batch_size]]
+    encoded = tokenizer(
+        prompts, return_tensors="pt", padding=True, truncation=True, max_length=cfg.task.max_prompt_tokens
+    ).to(device)
+    return encoded, generation_config(cfg.generation, tokenizer)
+
+
+def _attention(encoded, sequences: torch.Tensor) -> torch.Tensor:
+    new = sequences.shape[1] - encoded["attention_mask"].shape[1]
+    return torch.cat([encoded["attention_mask"], encoded["attention_mask"].new_ones(len(sequences), new)], dim=1)
+
+
+@torch.no_grad()
+def _generate(model, encoded, config, device) -> tuple[torch.Tensor, float]:
+    """Plain `generate`: the sequences and the seconds it took."""
+    from ppo_suite.runner import clock
+
+    start = clock(device)
+    sequences = model.generate(**encoded, generation_config=config)
+    return sequences, clock(device) - start
+
+
+@torch.no_grad()
+def _inference(model, encoded, config, device) -> tuple[torch.Tensor, dict[str, float]]:
+    """Plain `generate`, then one forward over prompt+response with logits on the response positions only."""
+    from ppo_suite.runner import clock
+
+    sequences, generate_seconds = _generate(model, encoded, config, device)
+    start = clock(device)
+    model(input_ids=sequences, attention_mask=_attention(encoded, sequences), logits_to_keep=config.max_new_tokens + 1)
+    return sequences, {"generate": generate_seconds, "forward": clock(device) - start}
+
+
+# --- the process that reports ----------------------------------------------------------------------------
+
+
+def run_child(role: str, model: str, args: argparse.Namespace, argv: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.json"
+        command = [sys.executable, __file__, *argv, "--child", role, "--model", model, "--result", str(result)]
+        subprocess.run(command, check=True)
+        return json.loads(result.read_text())
+
+
+def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
+    median = {phase: statistics.median(it[phase] for it in ppo["iterations"]) for phase in [*PHASES, "step"]}
+    median["step_without_reward"] = statistics.median(it["step"] - it["reward"] for it in ppo["iterations"])
+    floor_runs = ppo["floor"]["iterations"]
+    floor_median = {phase: statistics.median(it[phase] for it in floor_runs) for phase in floor_runs[0]}
+    floor_median["total"] = statistics.median(sum(it[phase] for phase in FLOOR_PHASES) for it in floor_runs)
+    ratios = {
+        "iteration_over_floor": median["step_without_reward"] / floor_median["total"],
+        "iteration_with_reward_over_floor": median["step"] / floor_median["total"],
+        "memory_over_inference": ppo["peak_memory"] / inference["peak_memory"],
+        "training_memory_over_inference": training["peak_memory"] / inference["peak_memory"],
+        "memory_over_training": ppo["peak_memory"] / training["peak_memory"],
+    }
+    passes = ppo["passes"]
+    return {
+        "model": model,
+        "parameters": inference["parameters"],
+        "trainable_parameters": ppo["weights"]["trainable"],
+        "base_weight_copies": ppo["weights"]["frozen"] / inference["weights"],
+        "threads": ppo["threads"],
+        "ppo": {"median_seconds": median, "iterations": ppo["iterations"],
+                "generated_tokens_per_sec": statistics.median(it["tokens_per_sec"] for it in ppo["iterations"]),
+                "passes_per_iteration": passes, "peak_memory": ppo["peak_memory"],
+                "memory_before_model": ppo["memory_before_model"]},
+        "floor": {"median_seconds": floor_median, "iterations": floor_runs,
+                  "generated_tokens_per_sec": ppo["floor"]["tokens"] / floor_median["generate"]},
+        "inference": inference,
+        "training": training,
+        "ratios": ratios,
+        "targets": {
+            "time": ratios["iteration_over_floor"] <= TARGETS["time"],
+            "no_grad_passes": passes["no_grad"] <= TARGETS["no_grad_passes"] and passes["no_grad_after_training"] == 0,
+            "memory": ratios["memory_over_inference"] <= TARGETS["memory"],
+        },
+    }
+
+
+def cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor())
+
+
+def environment(args: argparse.Namespace, argv: list[str]) -> dict:
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "transformers", "peft", "bitsandbytes", "sentence-transformers"):
+        versions[package] = metadata.version(package)
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(["python", os.path.relpath(__file__, ROOT), *argv]),
+        "cpu": cpu_name(),
+        "cpu_cores": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else None,
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "versions": versions,
+        "settings": {"shape": SHAPE, "hardware": hardware_overrides(args), "overrides": args.overrides,
+                     "warmup": args.warmup, "iterations": args.iterations},
+    }
+
+
+def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
+    def seconds(d: dict, keys: list[str]) -> str:
+        return " / ".join(f"{d[k]:.2f}" for k in keys)
+
+    def mark(ok: bool) -> str:
+        return "yes" if ok else "**no**"
+
+    gib = 2**30
+    header = "| | " + " | ".join(f"`{r['model']}` ({r['parameters'] / 1e6:.1f}M)" for r in results) + " |"
+    rows = [
+        ("PPO s/iteration: generate / reward / reference pass / optimise",
+         lambda r: seconds(r["ppo"]["median_seconds"], PHASES)),
+        ("floor s/iteration: generate / forward / forward+backward",
+         lambda r: seconds(r["floor"]["median_seconds"], FLOOR_PHASES)),
+        ("PPO phase / its floor: generate, reference pass, optimise",
+         lambda r: ", ".join(f"{r['ppo']['median_seconds'][p] / r['floor']['median_seconds'][p]:.2f}" for p in FLOOR_PHASES)),
+        ("of which the LoRA adapter in decoding: plain generate with it / without it",
+         lambda r: f"{r['floor']['median_seconds']['generate_with_adapter'] / r['floor']['median_seconds']['generate']:.2f}"),
+        ("PPO s/iteration without reward / with reward", lambda r: seconds(r["ppo"]["median_seconds"], ["step_without_reward", "step"])),
+        ("floor s/iteration", lambda r: f"{r['floor']['median_seconds']['total']:.2f}"),
+        (f"**iteration / floor** (target ≤ {TARGETS['time']}), without the reward",
+         lambda r: f"{r['ratios']['iteration_over_floor']:.2f} ({mark(r['targets']['time'])})"),
+        ("iteration / floor, with the reward", lambda r: f"{r['ratios']['iteration_with_reward_over_floor']:.2f}"),
+        ("generated tokens/s: PPO / floor",
+         lambda r: f"{r['ppo']['generated_tokens_per_sec']:.0f} / {r['floor']['generated_tokens_per_sec']:.0f}"),
+        (f"**no-grad passes** over the batch per iteration (target ≤ {TARGETS['no_grad_passes']}, none after training)",
+         lambda r: f"{r['ppo']['passes_per_iteration']['no_grad']:g}, {r['ppo']['passes_per_iteration']['no_grad_after_training']:g} "
+                   f"({mark(r['targets']['no_grad_passes'])})"),
+        ("training passes per iteration (= PPO epochs)", lambda r: f"{r['ppo']['passes_per_iteration']['train']:g}"),
+        ("copies of the base weights", lambda r: f"{r['base_weight_copies']:.2f}"),
+        ("peak memory GiB: PPO / plain LoRA training / base inference",
+         lambda r: " / ".join(f"{r[k]['peak_memory'] / gib:.2f}" for k in ("ppo", "training", "inference"))),
+        (f"**memory / base inference** (target ≤ {TARGETS['memory']})",
+         lambda r: f"{r['ratios']['memory_over_inference']:.2f} ({mark(r['targets']['memory'])})"),
+        ("plain LoRA training / base inference; PPO / plain LoRA training",
+         lambda r: f"{r['ratios']['training_memory_over_inference']:.2f}; {r['ratios']['memory_over_training']:.2f}"),
+        ("GiB before any model is loaded (interpreter, torch): PPO / base inference",
+         lambda r: f"{r['ppo']['memory_before_model'] / gib:.2f} / {r['inference']['memory_before_model'] / gib:.2f}"),
+    ]
+    s, load = env["settings"], env["load_average"]
+    lines = [
+        "# PPO benchmark",
+        "",
+        f"`{env['command']}` on {env['date']}.",
+        "",
+        f"- Machine: {env['cpu']}, {env['cpu_cores']} cores, {env['memory_gib']} GiB"
+        + (f"; GPU: {env['gpu']}" if env["gpu"] else "")
+        + f"; torch threads: {results[0]['threads']}; load average {load[0]:.1f} before, {load[1]:.1f} after"
+        + (" (above the core count: other work shared the machine, so the times are inflated and noisy)."
+           if max(load) > env["cpu_cores"] else "."),
+        "- Libraries: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".",
+        (f"- Shape: 16 prompts of 32 tokens, 32 new tokens (forced), 2 PPO epochs × 2 mini-batches, micro-batch 8, "
+         f"LoRA r=8 on all linear layers; {', '.join(s['hardware'] + s['overrides'])}. "
+         f"Medians over {s['iterations']} iterations after {s['warmup']} warm-up."),
+        "",
+        header,
+        "|---|" + "---|" * len(results),
+        *[f"| {name} | " + " | ".join(cell(r) for r in results) + " |" for name, cell in rows],
+        "",
+        ("The floor is plain transformers on the same model and batch: the base model's `generate` and one no-grad "
+         "forward (logits on the response positions only), then the LoRA model's forward+backward passes with a "
+         "cross-entropy loss and an AdamW step per mini-batch. The reward (sentence embeddings) has no floor "
+         "counterpart: the time target is on the iteration without it; with it is shown beside. Peak memory is "
+         "the process's peak resident set on a CPU (the CUDA allocator's peak on a GPU); PPO, plain LoRA training "
+         "(the floor's forward+backward passes) and base inference each run in a process of their own. The PPO "
+         "process also holds the reward's sentence embedder."),
+    ]
+    for model, table in profiles.items():
+        lines += ["", f"## Where one PPO iteration of `{model}` spends its time (torch.profiler, top ops)", "",
+                  "```", table.rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.child:
+        steps = args.warmup + (2 if args.child == "profile" else args.iterations)  # profile: see child_profile
+        cfg = compose_config(args.model, args, steps)
+        child = {"ppo": child_ppo, "inference": child_inference, "training": child_training, "profile": child_profile}[args.child]
+        args.result.write_text(json.dumps(child(cfg, args.warmup)))
+        return
+
+    from ppo_suite.models import model_source
+
+    load_before = os.getloadavg()[0]
+    for model in args.models:  # build (or find) every model first: building is not what is measured
+        model_source(compose_config(model, args, 1).model)
+    results, profiles = [], {}
+    for model in args.models:
+        print(f"bench: {model}: base inference peak memory", file=sys.stderr)
+        inference = run_child("inference", model, args, argv)
+        print(f"bench: {model}: plain LoRA training peak memory", file=sys.stderr)
+        training = run_child("training", model, args, argv)
+        print(f"bench: {model}: PPO iterations, then the floor", file=sys.stderr)
+        results.append(summarise(model, run_child("ppo", model, args, argv), inference, training))
+        if args.profile:
+            print(f"bench: {model}: profiling one PPO iteration", file=sys.stderr)
+            profiles[model] = run_child("profile", model, args, argv)["table"]
+    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]]}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps({"environment": env, "models": results}, indent=2) + "\n")
+    report = markdown(env, results, profiles)
+    (args.out / "results.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
