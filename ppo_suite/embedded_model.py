@@ -117,6 +117,23 @@ def cached_build(prefix: str, key_material: list, build: Callable[[Path], None])
     return target
 
 
+def train_briefly(model, steps: int, lr: float, loss_of_step: Callable[[], torch.Tensor], desc: str) -> None:
+    """`steps` AdamW updates on `loss_of_step()`, one-cycle schedule, clipped gradients, a progress bar."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
+    model.train()
+    progress = tqdm(range(steps), desc=desc, unit="step")
+    for _ in progress:
+        loss = loss_of_step()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        progress.set_postfix(loss=f"{loss.item():.3f}")
+    model.eval()
+
+
 def _train_tokenizer(spec: EmbeddedModelConfig, texts: list[str]):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -161,23 +178,13 @@ def _build(spec: EmbeddedModelConfig, texts: list[str], out_dir: Path) -> None:
     stream = torch.tensor(stream)
     seq = min(spec.pretrain_seq_len, len(stream) - 1)
     rng = random.Random(spec.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.pretrain_lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=spec.pretrain_lr, total_steps=max(spec.pretrain_steps, 1), pct_start=0.1
-    )
-    model.train()
-    progress = tqdm(range(spec.pretrain_steps), desc="building the embedded model", unit="step")
-    for _ in progress:
+
+    def next_token_loss() -> torch.Tensor:
         starts = [rng.randrange(len(stream) - seq) for _ in range(spec.pretrain_batch_size)]
         batch = torch.stack([stream[s : s + seq] for s in starts])
-        loss = model(input_ids=batch, labels=batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
-        progress.set_postfix(loss=f"{loss.item():.3f}")
-    model.eval()
+        return model(input_ids=batch, labels=batch).loss
+
+    train_briefly(model, spec.pretrain_steps, spec.pretrain_lr, next_token_loss, "building the embedded model")
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

@@ -28,9 +28,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from ppo_suite.embedded_model import _train_tokenizer, cached_build, resolve_path
+from ppo_suite.embedded_model import _train_tokenizer, cached_build, resolve_path, train_briefly
 from ppo_suite.errors import DataError
 from ppo_suite.tasks.io import read_rows
 
@@ -147,23 +146,12 @@ def _build(spec: EmbeddedRewardModelSpec, pairs: list[tuple[str, str]], out_dir:
         rejected = rewards(indices, [corrupt(k, i, pairs, rng) for i, k in zip(indices, kinds)])
         return chosen, rejected
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.learning_rate, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=spec.learning_rate, total_steps=max(spec.train_steps, 1), pct_start=0.1
-    )
-    model.train()
-    progress = tqdm(range(spec.train_steps), desc="building the embedded reward model", unit="step")
-    for _ in progress:
+    def preference_loss() -> torch.Tensor:
         indices = [rng.choice(train) for _ in range(spec.batch_size)]
         chosen, rejected = preference_batch(indices, [rng.choice(CORRUPTIONS) for _ in indices])
-        loss = -F.logsigmoid(chosen - rejected).mean()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
-        progress.set_postfix(loss=f"{loss.item():.3f}")
-    model.eval()
+        return -F.logsigmoid(chosen - rejected).mean()
+
+    train_briefly(model, spec.train_steps, spec.learning_rate, preference_loss, "building the embedded reward model")
 
     # Held-out pairwise accuracy per corruption: how often the real response outscores its corruption.
     report = {"pairs": len(pairs), "heldout_pairs": len(heldout), "heldout_accuracy": {}}
