@@ -1,5 +1,6 @@
 """The prewrite task: the bundled data, grouping into prompts, Parquet, and errors naming file and line."""
 
+import importlib.util
 import json
 
 import pytest
@@ -95,3 +96,24 @@ def test_bad_parquet_row_and_unknown_format_are_named(tmp_path):
         load_task(prewrite_config(f"task.train_file={tmp_path / 't.csv'}"))
     with pytest.raises(DataError, match=r"nowhere\.jsonl: file not found"):
         load_task(prewrite_config(f"task.train_file={tmp_path / 'nowhere.jsonl'}"))
+
+
+def test_the_demonstrations_match_the_prompts_in_use_and_hold_no_held_out_input():
+    spec = importlib.util.spec_from_file_location("build_prewrite", ROOT / "data/prewrite/build_prewrite.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    cfg = prewrite_config()
+    reward_cfg = make_config("+experiment=prewrite").reward.rewrite_task_model
+    assert (builder.META_PROMPT, builder.REWRITER_PROMPT) == (cfg.meta_prompt, cfg.prompt_template)
+    assert builder.TASK_PROMPT == reward_cfg.prompt_template
+
+    def rows(path):
+        return [json.loads(line) for line in (ROOT / path).read_text().splitlines()]
+
+    data = load_task(cfg)
+    assert {r["prompt"] for r in data.train} <= {r["prompt"] for r in rows("data/prewrite/sft_rewrites.jsonl")}
+    # A demonstration's prompt is "{instruction}\n{input}\nAnswer:", and an instruction is one line.
+    demo_inputs = {r["prompt"].split("\n", 1)[1].removesuffix("\nAnswer:")
+                   for r in rows(f"{reward_cfg.embedded.corpus_dir}/demonstrations.jsonl")}
+    assert len(demo_inputs) > 1000 and sum(x.startswith("Passage: ") for x in demo_inputs) > 300  # the parse works
+    assert not demo_inputs & {x for r in data.eval for x in r["inputs"]}
