@@ -29,6 +29,9 @@ class EmbeddedModelConfig:
     pretrain_batch_size: int = 32
     pretrain_seq_len: int = 64
     pretrain_lr: float = 3e-3
+    sft_steps: int = 0  # then this many steps on the corpus's prompt/completion records, loss on completions
+    sft_batch_size: int = 16
+    sft_lr: float = 1e-3
     corpus_dir: str = "data"  # relative to the project root unless absolute
     seed: int = 0
 
@@ -76,7 +79,9 @@ class GenerationSettings:
 @dataclass
 class PPOConfig:
     steps: int = 100  # PPO iterations (rollout + update)
-    batch_size: int = 16  # prompts per iteration, one completion each
+    batch_size: int = 16  # completions per iteration
+    samples_per_prompt: int = 1  # completions of each prompt in a batch (batch_size / this = prompts)
+    group_baseline: bool = False  # subtract each prompt's mean score from its completions' (needs samples_per_prompt > 1)
     num_mini_batches: int = 2
     ppo_epochs: int = 2
     learning_rate: float = 1e-4

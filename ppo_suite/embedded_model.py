@@ -42,22 +42,29 @@ def is_held_out(file: Path) -> bool:
     return "eval" in file.stem.split("_")
 
 
-def corpus_texts(corpus_dir: Path) -> list[str]:
+@dataclasses.dataclass
+class Corpus:
+    texts: list[str]  # every text, for the tokenizer and the next-token pre-training
+    demonstrations: list[tuple[str, str]]  # (prompt, completion) records, for the supervised phase
+
+
+def read_corpus(corpus_dir: Path) -> Corpus:
     """Every string value of every .json/.jsonl/.txt file under `corpus_dir`, in a stable order.
 
-    A record with `prompt` and `completion` (TRL's SFT format) is one text, so the model learns to
-    answer the prompt: the pre-training doubles as a brief supervised fine-tuning. Held-out splits
-    (`is_held_out`) are skipped: the initial and final policies are judged on them, so pre-training on
-    them would leak their answers, and teach that each held-out prompt is a whole text, ended by EOS.
+    A record with `prompt` and `completion` (TRL's SFT format) is one text and also a demonstration,
+    on which the build's supervised phase teaches the model to answer the prompt. Held-out splits
+    (`is_held_out`) are skipped: the initial and final policies are judged on them, so training on them
+    would leak their answers, and teach that each held-out prompt is a whole text, ended by EOS.
     """
-    texts: list[str] = []
+    corpus = Corpus(texts=[], demonstrations=[])
 
     def collect(value) -> None:
         if isinstance(value, str):
             if len(value.split()) >= 3:  # ids, domains and urls are not language
-                texts.append(value.strip())
+                corpus.texts.append(value.strip())
         elif isinstance(value, dict) and isinstance(value.get("prompt"), str) and isinstance(value.get("completion"), str):
-            texts.append(value["prompt"] + value["completion"])
+            corpus.texts.append(value["prompt"] + value["completion"])
+            corpus.demonstrations.append((value["prompt"], value["completion"]))
         elif isinstance(value, dict):
             for v in value.values():
                 collect(v)
@@ -75,16 +82,16 @@ def corpus_texts(corpus_dir: Path) -> list[str]:
                 if line.strip():
                     collect(json.loads(line))
         elif file.suffix == ".txt":
-            texts.extend(line.strip() for line in file.read_text().splitlines() if line.strip())
-    if not texts:
+            corpus.texts.extend(line.strip() for line in file.read_text().splitlines() if line.strip())
+    if not corpus.texts:
         raise FileNotFoundError(f"model.embedded.corpus_dir={corpus_dir} holds no .json/.jsonl/.txt text")
-    return texts
+    return corpus
 
 
 def ensure_embedded_model(spec: EmbeddedModelConfig) -> Path:
     """Path of the built model, building it on first use."""
-    texts = corpus_texts(resolve_path(spec.corpus_dir))
-    return cached_build("embedded", [spec, texts], lambda out_dir: _build(spec, texts, out_dir))
+    corpus = read_corpus(resolve_path(spec.corpus_dir))
+    return cached_build("embedded", [spec, corpus.texts], lambda out_dir: _build(spec, corpus, out_dir))
 
 
 def cached_build(prefix: str, key_material: list, build: Callable[[Path], None]) -> Path:
@@ -151,10 +158,10 @@ def _train_tokenizer(spec: EmbeddedModelConfig, texts: list[str]):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
 
 
-def _build(spec: EmbeddedModelConfig, texts: list[str], out_dir: Path) -> None:
+def _build(spec: EmbeddedModelConfig, corpus: Corpus, out_dir: Path) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = _train_tokenizer(spec, texts)
+    tokenizer = _train_tokenizer(spec, corpus.texts)
     torch.manual_seed(spec.seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -170,14 +177,14 @@ def _build(spec: EmbeddedModelConfig, texts: list[str], out_dir: Path) -> None:
         tie_word_embeddings=True,
     )
     model = LlamaForCausalLM(config)
+    rng = random.Random(spec.seed)
 
     # One token stream of every text, each ended by EOS so the model learns where answers stop.
     stream = []
-    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+    for ids in tokenizer(corpus.texts, add_special_tokens=False)["input_ids"]:
         stream.extend(ids + [tokenizer.eos_token_id])
     stream = torch.tensor(stream)
     seq = min(spec.pretrain_seq_len, len(stream) - 1)
-    rng = random.Random(spec.seed)
 
     def next_token_loss() -> torch.Tensor:
         starts = [rng.randrange(len(stream) - seq) for _ in range(spec.pretrain_batch_size)]
@@ -185,6 +192,32 @@ def _build(spec: EmbeddedModelConfig, texts: list[str], out_dir: Path) -> None:
         return model(input_ids=batch, labels=batch).loss
 
     train_briefly(model, spec.pretrain_steps, spec.pretrain_lr, next_token_loss, "building the embedded model")
+    if corpus.demonstrations and spec.sft_steps:
+        completion_loss = _completion_loss(model, tokenizer, corpus.demonstrations, spec, rng)
+        train_briefly(model, spec.sft_steps, spec.sft_lr, completion_loss, "supervised fine-tuning on data/ demonstrations")
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+
+
+def _completion_loss(model, tokenizer, demonstrations, spec: EmbeddedModelConfig, rng: random.Random):
+    """A step's loss on a random batch of whole demonstrations, counted on the completion tokens only
+    (as TRL's SFTTrainer does with completion_only_loss), so the model learns to answer its prompt
+    rather than to write prompts. Each demonstration is cut to the model's context, keeping its end."""
+    examples = []
+    for prompt, completion in demonstrations:
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        ids = (prompt_ids + completion_ids)[-spec.max_position_embeddings :]
+        labels = ([-100] * len(prompt_ids) + completion_ids)[-spec.max_position_embeddings :]
+        examples.append((ids, labels))
+
+    def loss() -> torch.Tensor:
+        batch = rng.sample(examples, min(spec.sft_batch_size, len(examples)))
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
+        return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+
+    return loss

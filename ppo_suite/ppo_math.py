@@ -58,6 +58,16 @@ def kl_estimator(name: str):
     return KL_ESTIMATORS[name]
 
 
+def center_groups(scores: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Each score minus the mean score of its group: `group_size` consecutive completions of one prompt.
+
+    A baseline per prompt (as in RLOO and GRPO): what is left compares completions of the same prompt, so
+    how hard a prompt is no longer drowns out how good a completion is. scores: (B,) -> (B,).
+    """
+    groups = scores.view(-1, group_size)
+    return (groups - groups.mean(1, keepdim=True)).view(-1)
+
+
 def shape_rewards(
     scores: torch.Tensor, kl: torch.Tensor, kl_coef: float, mask: torch.Tensor
 ) -> torch.Tensor:

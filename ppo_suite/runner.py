@@ -35,13 +35,18 @@ class Sizes:
     """Batch sizes derived once from the config; a remainder is an error, not a silent drop."""
 
     batch: int
+    prompts: int
     mini_batch: int
     micro_batch: int
     accumulation: int
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "Sizes":
-        batch, n_mini = cfg.ppo.batch_size, cfg.ppo.num_mini_batches
+        batch, n_mini, per_prompt = cfg.ppo.batch_size, cfg.ppo.num_mini_batches, cfg.ppo.samples_per_prompt
+        if per_prompt < 1 or batch % per_prompt:
+            raise ConfigError(f"ppo.batch_size={batch} is not divisible by ppo.samples_per_prompt={per_prompt}")
+        if cfg.ppo.group_baseline and per_prompt < 2:
+            raise ConfigError("ppo.group_baseline=true needs ppo.samples_per_prompt >= 2: a group of one has nothing to compare")
         if batch % n_mini:
             raise ConfigError(f"ppo.batch_size={batch} is not divisible by ppo.num_mini_batches={n_mini}")
         mini = batch // n_mini
@@ -51,7 +56,7 @@ class Sizes:
                 f"the mini-batch of {mini} sequences (ppo.batch_size / ppo.num_mini_batches) is not "
                 f"divisible by hardware.micro_batch_size={micro}"
             )
-        return cls(batch, mini, micro, mini // micro)
+        return cls(batch, batch // per_prompt, mini, micro, mini // micro)
 
 
 def seed_step(seed: int, step: int) -> None:
@@ -123,9 +128,10 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
     for step in progress:
         seed_step(cfg.seed, step)
         t_start = clock(device)
-        batch = [task.train[i] for i in torch.randperm(len(task.train))[: sizes.batch].tolist()]
-        if len(batch) < sizes.batch:
-            batch = [task.train[i % len(task.train)] for i in range(sizes.batch)]
+        prompts = [task.train[i] for i in torch.randperm(len(task.train))[: sizes.prompts].tolist()]
+        if len(prompts) < sizes.prompts:
+            prompts = [task.train[i % len(task.train)] for i in range(sizes.prompts)]
+        batch = [r for r in prompts for _ in range(ppo.samples_per_prompt)]  # a prompt's completions adjacent
 
         # 1. Rollout, with the policy's log-probs and values of it.
         rollout = generate(policy, tokenizer, [r["prompt"] for r in batch], cfg.generation, cfg.task.max_prompt_tokens, device)
@@ -212,6 +218,8 @@ def _resumed_run(cfg: DictConfig) -> tuple[Path, DictConfig]:
 
 def _shape_scores(scores: torch.Tensor, ppo, moments: pm.RunningMoments) -> torch.Tensor:
     scores = scores * ppo.reward_scale
+    if ppo.group_baseline:
+        scores = pm.center_groups(scores, ppo.samples_per_prompt)
     if ppo.reward_norm:
         moments.update(scores)
         scores = scores / moments.std

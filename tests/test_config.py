@@ -68,4 +68,13 @@ def test_batch_sizes_must_divide():
     with pytest.raises(ConfigError, match="micro_batch_size"):
         Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=12", "ppo.num_mini_batches=2", "hardware.micro_batch_size=4"))
     sizes = Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=16", "ppo.num_mini_batches=2", "hardware.micro_batch_size=4"))
-    assert (sizes.mini_batch, sizes.micro_batch, sizes.accumulation) == (8, 4, 2)
+    assert (sizes.prompts, sizes.mini_batch, sizes.micro_batch, sizes.accumulation) == (16, 8, 4, 2)
+
+
+def test_completions_per_prompt_must_divide_the_batch_and_a_group_baseline_needs_two():
+    with pytest.raises(ConfigError, match="samples_per_prompt=3"):
+        Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=16", "ppo.samples_per_prompt=3"))
+    with pytest.raises(ConfigError, match="group_baseline"):
+        Sizes.from_config(make_config("+experiment=ads", "ppo.group_baseline=true"))
+    sizes = Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=16", "ppo.samples_per_prompt=4", "ppo.group_baseline=true"))
+    assert (sizes.batch, sizes.prompts) == (16, 4)

@@ -88,6 +88,12 @@ def test_shape_rewards_puts_the_score_on_the_last_response_token():
     torch.testing.assert_close(rewards, torch.tensor([[-0.05, -0.1, 0.85], [1.8, 0.0, 0.0]]))
 
 
+def test_center_groups_subtracts_each_prompts_mean():
+    scores = torch.tensor([1.0, 3.0, 0.0, 0.0, 5.0, -1.0])
+    torch.testing.assert_close(pm.center_groups(scores, 2), torch.tensor([-1.0, 1.0, 0.0, 0.0, 3.0, -3.0]))
+    torch.testing.assert_close(pm.center_groups(scores, 3), torch.tensor([-0.3333, 1.6667, -1.3333, -1.3333, 3.6667, -2.3333]), atol=1e-4, rtol=0)
+
+
 def test_adaptive_kl_controller_update():
     ctl = pm.AdaptiveKLController(0.1, target=6.0, horizon=10000)
     ctl.update(current_kl=9.0, n_samples=256)  # error 0.5 clipped to 0.2: x (1 + 0.2 * 256 / 10000)

@@ -1356,15 +1356,23 @@ def main():
             json.dump(obj, f, indent=1, ensure_ascii=True)
             f.write("\n")
 
-    # SFT demonstrations in TRL's prompt-completion format, training queries only: the prompt as
-    # conf/task/ads.yaml renders it and the original ad as the completion (the identity rewrite).
-    # The embedded model pre-trains on them, as the original pipeline ran SFT before PPO.
+    # SFT demonstrations in TRL's prompt-completion format: the prompt as conf/task/ads.yaml renders it
+    # and the original ad as the completion (the identity rewrite), for every ad in a training query's
+    # ranking that is NOT one of its PPO prompts. The supervised model thus learns to restate the ad it is
+    # given rather than to recall the answer to a prompt it has seen, and the PPO prompts stay as new to it
+    # as the held-out ones. The embedded model is fine-tuned on them, as the original pipeline ran SFT before PPO.
+    ppo_pairs = {(rec["query"], rec["ad_id"]) for rec in train}
     with open(OUT_DIR / "sft_ads.jsonl", "w", encoding="utf-8") as f:
-        for rec in train:
-            ad = ads[rec["ad_id"]]
-            text = f"{ad['title'].rstrip('.')}. {ad['description']}"
-            prompt = f"Query: {rec['query']}\nAd: {text}\nRewritten ad:"
-            f.write(json.dumps({"prompt": prompt, "completion": " " + text}) + "\n")
+        for q, _, _ in queries:
+            if q in eval_queries:
+                continue
+            for ad_id in rankings[q]:
+                if (q, ad_id) in ppo_pairs:
+                    continue
+                ad = ads[ad_id]
+                text = f"{ad['title'].rstrip('.')}. {ad['description']}"
+                prompt = f"Query: {q}\nAd: {text}\nRewritten ad:"
+                f.write(json.dumps({"prompt": prompt, "completion": " " + text}) + "\n")
     print(f"ads={len(ads)} queries={len(queries)} train={len(train)} eval={len(evals)}")
 
 
