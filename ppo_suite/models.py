@@ -100,6 +100,20 @@ class Policy(nn.Module):
             with self.lm.disable_adapter():
                 yield
 
+    @contextlib.contextmanager
+    def merged_adapter(self):
+        """Within this context the LoRA adapter is folded into the base weights, so sampling costs what the
+        base model's does instead of adding the adapter's small matmuls at every decoding step. A 4-bit
+        base is left alone: merging into it would re-quantise the weights."""
+        if not self.is_peft or getattr(self.causal_lm, "hf_quantizer", None) is not None:
+            yield
+            return
+        self.lm.merge_adapter()
+        try:
+            yield
+        finally:
+            self.lm.unmerge_adapter()  # W + BA - BA: the base is back up to fp rounding (~1e-7 relative)
+
     def forward(
         self,
         input_ids: torch.Tensor,

@@ -68,7 +68,8 @@ def generate(
     was_training = policy.training
     policy.eval()
     try:
-        output = policy.lm.generate(**encoded, generation_config=generation_config(gen, tokenizer))
+        with policy.merged_adapter():
+            output = policy.lm.generate(**encoded, generation_config=generation_config(gen, tokenizer))
     finally:
         hook.remove()
         policy.train(was_training)

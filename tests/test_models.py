@@ -62,6 +62,7 @@ def test_rollout_logprobs_and_values_equal_a_full_forward(tiny):
         for name, param in policy.named_parameters():
             if "lora_B" in name or name.startswith("value_head"):
                 param.normal_(0, 0.5)
+    base_before = {n: p.clone() for n, p in policy.named_parameters() if "base_layer" in n}
     cfg.generation.temperature = 0.7
     rollout = generate(policy, tokenizer, ["Query: cheap flights\nAd:", "Query: a much longer query about running shoes\nAd:"],
                        cfg.generation, 64, torch.device("cpu"))
@@ -70,6 +71,11 @@ def test_rollout_logprobs_and_values_equal_a_full_forward(tiny):
     mask = rollout.response_mask.bool()
     torch.testing.assert_close(rollout.logprobs[mask], full["logprobs"][mask], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(rollout.values[mask], full["values"][mask], atol=1e-4, rtol=1e-4)
+    # Sampling ran with the adapter merged into the base; afterwards the base is itself again.
+    assert base_before and not any(m.merged for m in policy.modules() if hasattr(m, "merged_adapters"))
+    for name, param in policy.named_parameters():
+        if name in base_before:
+            torch.testing.assert_close(param, base_before[name], atol=1e-6, rtol=1e-6)
 
 
 def test_full_finetuning_keeps_a_frozen_reference(tiny):
