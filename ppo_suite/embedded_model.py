@@ -158,24 +158,31 @@ def _train_tokenizer(spec: EmbeddedModelConfig, texts: list[str]):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
 
 
-def _build(spec: EmbeddedModelConfig, corpus: Corpus, out_dir: Path) -> None:
-    from transformers import LlamaConfig, LlamaForCausalLM
+def llama_config(spec, tokenizer, max_position_embeddings: int, **extra):
+    """The LlamaConfig of a locally built model: the sizes in `spec`, the special tokens of `tokenizer`."""
+    from transformers import LlamaConfig
 
-    tokenizer = _train_tokenizer(spec, corpus.texts)
-    torch.manual_seed(spec.seed)
-    config = LlamaConfig(
+    return LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=spec.hidden_size,
         num_hidden_layers=spec.num_layers,
         num_attention_heads=spec.num_heads,
         num_key_value_heads=spec.num_heads,
         intermediate_size=spec.intermediate_size,
-        max_position_embeddings=spec.max_position_embeddings,
+        max_position_embeddings=max_position_embeddings,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
+        **extra,
     )
+
+
+def _build(spec: EmbeddedModelConfig, corpus: Corpus, out_dir: Path) -> None:
+    from transformers import LlamaForCausalLM
+
+    tokenizer = _train_tokenizer(spec, corpus.texts)
+    torch.manual_seed(spec.seed)
+    config = llama_config(spec, tokenizer, spec.max_position_embeddings, tie_word_embeddings=True)
     model = LlamaForCausalLM(config)
     rng = random.Random(spec.seed)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ppo_suite.embedded_model import _train_tokenizer, cached_build, resolve_path, train_briefly
+from ppo_suite.embedded_model import _train_tokenizer, cached_build, llama_config, resolve_path, train_briefly
 from ppo_suite.errors import DataError
 from ppo_suite.tasks.io import read_rows
 
@@ -101,7 +101,7 @@ def ensure_embedded_reward_model(spec: EmbeddedRewardModelSpec) -> Path:
 
 def _build(spec: EmbeddedRewardModelSpec, pairs: list[tuple[str, str]], out_dir: Path) -> None:
     from tokenizers import processors
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
     tokenizer = _train_tokenizer(spec, [text for pair in pairs for text in pair])
     eos = tokenizer.eos_token
@@ -112,21 +112,7 @@ def _build(spec: EmbeddedRewardModelSpec, pairs: list[tuple[str, str]], out_dir:
     tokenizer.model_max_length = spec.max_length
 
     torch.manual_seed(spec.seed)
-    model = LlamaForSequenceClassification(
-        LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=spec.hidden_size,
-            num_hidden_layers=spec.num_layers,
-            num_attention_heads=spec.num_heads,
-            num_key_value_heads=spec.num_heads,
-            intermediate_size=spec.intermediate_size,
-            max_position_embeddings=spec.max_length,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-            num_labels=1,
-        )
-    )
+    model = LlamaForSequenceClassification(llama_config(spec, tokenizer, spec.max_length, num_labels=1))
 
     rng = random.Random(spec.seed)
     order = list(range(len(pairs)))
