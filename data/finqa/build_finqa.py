@@ -9,8 +9,9 @@ Financial records are FinQA-style: a short passage of invented company figures a
 as `instruction`, and the answer computed from the figures as `output` (a percentage, a dollar amount
 or a ratio, rounded as an analyst would write it). Companies, years and figures are drawn with a fixed
 seed; held-out records use companies that never appear in training. General records are hand-written
-factual questions without an `input`, split by question. `sft_finqa.jsonl` holds the training records
-as rendered prompts and their answers, for the embedded model's pre-training. Only the standard library
+factual questions without an `input`, split by question. `sft_finqa.jsonl` holds SFT demonstrations
+(rendered prompts and answers) of other questions about the training companies and of the training
+general questions, for the embedded model's supervised phase. Only the standard library
 is used; the output is byte-identical on every run.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 SEED = 11
 OUT_DIR = Path(__file__).resolve().parent
 N_TRAIN_PER_COMPANY = 12
+N_SFT_PER_COMPANY = 16
 N_EVAL_PER_COMPANY = 6
 
 COMPANIES = [
@@ -52,15 +54,25 @@ def pct(value: float) -> str:
     return f"{value:.1f}%"
 
 
+# Question kinds and their shares: a third are look-ups of a figure the passage states (as in TAT-QA and
+# the first turns of ConvFinQA), the rest need arithmetic on the passage's figures.
+KINDS = {"lookup": 4, "change": 1, "difference": 1, "margin": 1, "liabilities": 1, "total": 1, "ratio": 1, "eps": 1,
+         "share": 1}
+
+
 def financial_record(company: str, rng: random.Random) -> dict:
-    kind = rng.choice(["change", "difference", "margin", "liabilities", "total", "ratio", "eps", "share"])
+    kind = rng.choices(list(KINDS), list(KINDS.values()))[0]
     y1 = rng.randint(2014, 2022)
     y2 = y1 + 1
-    if kind in ("change", "difference", "total"):
+    if kind in ("lookup", "change", "difference", "total"):
         metric = rng.choice(METRICS)
         a = rng.randint(40, 2400)
         b = max(1, round(a * rng.uniform(0.7, 1.4)))
         passage = f"{company} reported {metric} of {money(a)} in {y1} and {money(b)} in {y2}."
+        if kind == "lookup":
+            year, value = rng.choice([(y1, a), (y2, b)])
+            verb = "were" if metric.endswith("s") else "was"  # operating expenses, capital expenditures
+            return {"instruction": f"What {verb} the {metric} in {year}?", "input": passage, "output": money(value)}
         if kind == "change":
             return {"instruction": f"What was the percentage change in {metric} from {y1} to {y2}?", "input": passage,
                     "output": pct((b - a) / a * 100)}
@@ -149,30 +161,42 @@ GENERAL = [
 N_GENERAL_EVAL = 16
 
 
+# How the SFT demonstrations phrase an answer, with their shares: bare, as the gold `output` is written,
+# or in a sentence, as annotators also write. F1 against the bare gold prefers the former; which style to
+# use is left to PPO.
+ANSWER_STYLES = {"{}": 2, "The answer is {}.": 1, "It was {}.": 1}
+
+
+def demonstration(record: dict, rng: random.Random) -> dict:
+    template = PROMPT_TEMPLATE if record["input"] else FALLBACK_TEMPLATE
+    style = rng.choices(list(ANSWER_STYLES), list(ANSWER_STYLES.values()))[0]
+    return {"prompt": template.format(**record), "completion": style.format(record["output"])}
+
+
 def main() -> None:
     rng = random.Random(SEED)
-    train, heldout = [], []
+    train, heldout, sft = [], [], []
     for i, company in enumerate(COMPANIES):
-        is_heldout = i >= len(COMPANIES) - N_HELDOUT_COMPANIES
-        n = N_EVAL_PER_COMPANY * 4 if is_heldout else N_TRAIN_PER_COMPANY
-        (heldout if is_heldout else train).extend(financial_record(company, rng) for _ in range(n))
+        if i >= len(COMPANIES) - N_HELDOUT_COMPANIES:
+            heldout.extend(financial_record(company, rng) for _ in range(N_EVAL_PER_COMPANY * 4))
+        else:
+            train.extend(financial_record(company, rng) for _ in range(N_TRAIN_PER_COMPANY))
+            # The SFT demonstrations are other questions about the same companies, not the PPO prompts,
+            # so those are as new to the supervised model as the held-out ones.
+            sft.extend(financial_record(company, rng) for _ in range(N_SFT_PER_COMPANY))
     general = [{"instruction": q, "input": "", "output": a} for q, a in GENERAL]
     rng.shuffle(general)
     heldout += general[:N_GENERAL_EVAL]
     train += general[N_GENERAL_EVAL:]
+    sft += general[N_GENERAL_EVAL:]  # facts the model can only answer if it has seen them
     rng.shuffle(train)
     rng.shuffle(heldout)
-    # TRL's prompt-completion format for the training records only: the embedded policy model pre-trains
-    # on prompt + completion as one text, a brief supervised fine-tuning before PPO.
-    sft = [
-        {"prompt": (PROMPT_TEMPLATE if r["input"] else FALLBACK_TEMPLATE).format(**r), "completion": r["output"]}
-        for r in train
-    ]
+    sft = [demonstration(record, rng) for record in sft]
     for name, records in (("train.jsonl", train), ("eval.jsonl", heldout), ("sft_finqa.jsonl", sft)):
         with open(OUT_DIR / name, "w") as f:
             for record in records:
                 f.write(json.dumps(record) + "\n")
-    print(f"{len(train)} training and {len(heldout)} held-out records")
+    print(f"{len(train)} training, {len(heldout)} held-out and {len(sft)} SFT records")
 
 
 if __name__ == "__main__":
