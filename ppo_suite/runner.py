@@ -59,6 +59,15 @@ class Sizes:
         return cls(batch, batch // per_prompt, mini, micro, mini // micro)
 
 
+def draw_batch(records: list[dict], n_prompts: int, samples_per_prompt: int) -> list[dict]:
+    """`n_prompts` records drawn without replacement (cycling when there are fewer), each repeated
+    `samples_per_prompt` times in a row: a prompt's completions are adjacent, as `center_groups` expects."""
+    prompts = [records[i] for i in torch.randperm(len(records))[:n_prompts].tolist()]
+    if len(prompts) < n_prompts:
+        prompts = [records[i % len(records)] for i in range(n_prompts)]
+    return [r for r in prompts for _ in range(samples_per_prompt)]
+
+
 def seed_step(seed: int, step: int) -> None:
     """Seed every generator from (seed, step): a resumed run repeats the same draws."""
     step_seed = seed * 1_000_003 + step
@@ -128,10 +137,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
     for step in progress:
         seed_step(cfg.seed, step)
         t_start = clock(device)
-        prompts = [task.train[i] for i in torch.randperm(len(task.train))[: sizes.prompts].tolist()]
-        if len(prompts) < sizes.prompts:
-            prompts = [task.train[i % len(task.train)] for i in range(sizes.prompts)]
-        batch = [r for r in prompts for _ in range(ppo.samples_per_prompt)]  # a prompt's completions adjacent
+        batch = draw_batch(task.train, sizes.prompts, ppo.samples_per_prompt)
 
         # 1. Rollout, with the policy's log-probs and values of it.
         rollout = generate(policy, tokenizer, [r["prompt"] for r in batch], cfg.generation, cfg.task.max_prompt_tokens, device)

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from conftest import CONF, make_config
 from ppo_suite.errors import ConfigError
 from ppo_suite.rewards import parse_rewards
-from ppo_suite.runner import Sizes
+from ppo_suite.runner import Sizes, draw_batch
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
@@ -78,3 +78,13 @@ def test_completions_per_prompt_must_divide_the_batch_and_a_group_baseline_needs
         Sizes.from_config(make_config("+experiment=ads", "ppo.group_baseline=true"))
     sizes = Sizes.from_config(make_config("+experiment=ads", "ppo.batch_size=16", "ppo.samples_per_prompt=4", "ppo.group_baseline=true"))
     assert (sizes.batch, sizes.prompts) == (16, 4)
+
+
+def test_a_batch_holds_each_drawn_prompt_samples_per_prompt_times_in_a_row():
+    records = [{"prompt": f"p{i}"} for i in range(10)]
+    batch = [r["prompt"] for r in draw_batch(records, n_prompts=4, samples_per_prompt=3)]
+    groups = [batch[i : i + 3] for i in range(0, 12, 3)]
+    assert all(len(set(g)) == 1 for g in groups)  # one prompt per group, as center_groups assumes
+    assert len({g[0] for g in groups}) == 4  # drawn without replacement
+    few = [r["prompt"] for r in draw_batch(records[:2], n_prompts=3, samples_per_prompt=2)]
+    assert few == ["p0", "p0", "p1", "p1", "p0", "p0"]  # fewer records than prompts: cycle through them
