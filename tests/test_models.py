@@ -86,18 +86,37 @@ def test_full_finetuning_keeps_a_frozen_reference(tiny):
     assert all(p.requires_grad for p in policy.lm.parameters())
 
 
-def test_qlora_loads_a_4bit_base_and_trains_the_adapter(tiny):
+def test_qlora_gradients_through_the_4bit_base_survive_sampling():
+    """Sampling runs the 4-bit base in eval mode without grad, which makes bitsandbytes repack its CPU weights
+    for an inference kernel with no backward; the adapters' gradients must be the same after it as before."""
     import bitsandbytes as bnb
 
-    cfg = make_config("+experiment=ads", "model=tiny_test", "hardware=qlora")
-    _, source, tokenizer = tiny
+    # Layer sizes bitsandbytes' CPU kernels accept: see QLORA_SHAPES in test_end_to_end.py.
+    cfg = make_config("+experiment=ads", "model=tiny_test", "hardware=qlora",
+                      "model.embedded.hidden_size=64", "model.embedded.intermediate_size=128")
+    source = model_source(cfg.model)
+    tokenizer = load_tokenizer(source, cfg.model)
     policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
     assert any(isinstance(m, bnb.nn.Linear4bit) for m in policy.modules())
-    ids = tokenizer(["Query: cheap flights\nAd: fly now"], return_tensors="pt")
-    out = policy(ids["input_ids"], ids["attention_mask"], 3, temperature=1.0)
-    (out["logprobs"].sum() + out["values"].sum()).backward()
-    grads = [p.grad for n, p in policy.named_parameters() if "lora_A" in n]
-    assert grads and all(g is not None for g in grads)
+    with torch.no_grad():  # a non-zero adapter, so the gradients of lora_A are not zero
+        for name, param in policy.lm.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.1)
+    ids = tokenizer(["Query: cheap flights\nAd: fly now and save"], return_tensors="pt")
+
+    def adapter_grads():
+        policy.zero_grad()
+        policy.train()
+        out = policy(ids["input_ids"], ids["attention_mask"], 3, temperature=1.0)
+        (out["logprobs"].sum() + out["values"].sum()).backward()
+        return {n: p.grad.clone() for n, p in policy.named_parameters() if "lora_" in n}
+
+    before = adapter_grads()
+    assert before and all(g.abs().sum() > 0 for g in before.values())
+    generate(policy, tokenizer, ["Query: cheap flights\nAd:"], cfg.generation, 64, torch.device("cpu"))
+    after = adapter_grads()
+    for name, grad in before.items():
+        torch.testing.assert_close(after[name], grad, msg=name)
 
 
 def test_the_embedded_corpus_skips_held_out_splits(tmp_path):
