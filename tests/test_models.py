@@ -71,11 +71,29 @@ def test_rollout_logprobs_and_values_equal_a_full_forward(tiny):
     mask = rollout.response_mask.bool()
     torch.testing.assert_close(rollout.logprobs[mask], full["logprobs"][mask], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(rollout.values[mask], full["values"][mask], atol=1e-4, rtol=1e-4)
-    # Sampling ran with the adapter merged into the base; afterwards the base is itself again.
+    # Sampling ran with the adapter merged into the base; afterwards the base is itself again, bit for bit.
     assert base_before and not any(m.merged for m in policy.modules() if hasattr(m, "merged_adapters"))
     for name, param in policy.named_parameters():
         if name in base_before:
-            torch.testing.assert_close(param, base_before[name], atol=1e-6, rtol=1e-6)
+            assert torch.equal(param, base_before[name]), name
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_sampling_with_the_merged_adapter_leaves_the_base_bit_identical(tiny, dtype):
+    cfg, source, tokenizer = tiny
+    cfg.hardware.dtype = dtype
+    torch.manual_seed(0)
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    with torch.no_grad():
+        for name, param in policy.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    base_before = {n: p.clone() for n, p in policy.named_parameters() if "base_layer" in n}
+    for _ in range(3):
+        with policy.merged_adapter():
+            merged = {n: p.clone() for n, p in policy.named_parameters() if "base_layer" in n}
+    assert any(not torch.equal(merged[n], base_before[n]) for n in base_before)  # the adapter was in the weights
+    assert all(torch.equal(p, base_before[n]) for n, p in policy.named_parameters() if n in base_before)
 
 
 def test_full_finetuning_keeps_a_frozen_reference(tiny):

@@ -35,8 +35,10 @@ class CachedEmbedder:
         todo = list(dict.fromkeys(t for t in texts if t not in self._cache)) if cache else list(dict.fromkeys(texts))
         fresh = {}
         if todo:
+            # A cached text is embedded on its own: in a padded batch its vector would depend (in the last bits)
+            # on which other texts were new at the time, and a resumed run would score differently.
             vectors = self.model.encode(
-                todo, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=True,
+                todo, batch_size=1 if cache else self.batch_size, convert_to_tensor=True, normalize_embeddings=True,
                 show_progress_bar=False,
             ).float().cpu()
             fresh = dict(zip(todo, vectors))
