@@ -8,8 +8,10 @@ from omegaconf import DictConfig
 
 from ppo_suite.config import register_configs
 from ppo_suite.errors import PPOSuiteError
+from ppo_suite.run_dir import register_resolvers
 
 register_configs()
+register_resolvers()
 log = logging.getLogger("ppo_suite")
 
 

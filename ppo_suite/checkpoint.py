@@ -1,17 +1,26 @@
-"""Resumable checkpoints: adapter (or full weights), value head, optimizer, scheduler, KL controller.
+"""Resumable checkpoints: adapter (or full weights), value head, optimizer, scheduler, KL controller, log offsets.
 
 Every random draw of step k is seeded from (seed, k), so restoring these and the step is enough for a
 resumed run to repeat exactly what the uninterrupted run would have done.
+
+Nothing in a checkpoint can run code when loaded: weights are safetensors, the optimizer's tensors go through
+`torch.load(weights_only=True)` (tensors and plain containers only), and the rest is JSON.
 """
 
 from __future__ import annotations
 
+import json
+import pickle
 import shutil
 from pathlib import Path
 
 import torch
 
+from ppo_suite.errors import ConfigError
+
 CHECKPOINTS = "checkpoints"
+STATE_FILE = "trainer_state.json"
+OPTIMIZER_FILE = "optimizer.pt"
 
 
 def save_checkpoint(run_dir: Path, step: int, policy, optimizer, scheduler, state: dict) -> Path:
@@ -19,10 +28,8 @@ def save_checkpoint(run_dir: Path, step: int, policy, optimizer, scheduler, stat
     staging = final.with_name(final.name + ".partial")  # a kill mid-save leaves no half checkpoint
     shutil.rmtree(staging, ignore_errors=True)
     policy.save(staging)
-    torch.save(
-        {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), **state},
-        staging / "trainer_state.pt",
-    )
+    torch.save(optimizer.state_dict(), staging / OPTIMIZER_FILE)
+    (staging / STATE_FILE).write_text(json.dumps({"step": step, "scheduler": scheduler.state_dict(), **state}))
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
     return final
@@ -34,8 +41,17 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def load_checkpoint(directory: Path, policy, optimizer, scheduler) -> dict:
+    try:
+        state = json.loads((directory / STATE_FILE).read_text())
+        optimizer_state = torch.load(directory / OPTIMIZER_FILE, weights_only=True)
+    except FileNotFoundError as err:
+        raise ConfigError(f"{directory}: not a checkpoint of this version ({Path(err.filename).name} is missing)") from err
+    except (json.JSONDecodeError, pickle.UnpicklingError, RuntimeError) as err:
+        raise ConfigError(
+            f"{directory}: refusing to load this checkpoint: it is not plain JSON and tensors "
+            f"({type(err).__name__}: {str(err).splitlines()[0]})"
+        ) from err
     policy.load(directory)
-    state = torch.load(directory / "trainer_state.pt", weights_only=False)
-    optimizer.load_state_dict(state.pop("optimizer"))
+    optimizer.load_state_dict(optimizer_state)
     scheduler.load_state_dict(state.pop("scheduler"))
     return state

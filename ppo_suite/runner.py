@@ -7,6 +7,7 @@ the rewards, (3) the reference's log-probs of the rollout, (4) KL-shaped per-tok
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import random
@@ -20,10 +21,12 @@ from tqdm.auto import tqdm
 
 from ppo_suite import ppo_math as pm
 from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from ppo_suite.errors import ConfigError
+from ppo_suite.config import validate
+from ppo_suite.errors import ConfigError, PPOSuiteError
 from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device
 from ppo_suite.rewards import WeightedReward, parse_rewards, score
 from ppo_suite.rollout import Rollout, generate
+from ppo_suite.run_dir import claimed
 from ppo_suite.tasks import columns_of, load_task
 from ppo_suite.tracking import Tracker
 
@@ -76,16 +79,35 @@ def seed_step(seed: int, step: int) -> None:
 
 
 def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
-    """Run PPO as configured; artifacts go to `run_dir` (Hydra's output dir by default)."""
+    """Run PPO as configured; artifacts go to `run_dir` (Hydra's output dir by default), or continue the run
+    dir given by `resume`. Returns the summary."""
+    validate(cfg)
     if cfg.resume:
-        run_dir, cfg = _resumed_run(cfg)
+        run_dir, cfg = _resumed_run(cfg, _command_line_overrides())
+        finished = _finished_summary(run_dir, cfg)
+        if finished is not None:
+            log.info("resume: %s already finished all %d steps; its summary.json stands", run_dir, cfg.ppo.steps)
+            return finished
     elif run_dir is None:
         from hydra.core.hydra_config import HydraConfig
 
         run_dir = Path(HydraConfig.get().runtime.output_dir)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with claimed(run_dir):
+        try:
+            return train(cfg, run_dir)
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                raise
+            raise PPOSuiteError(
+                f"the disk is full: no space left to write {err.filename or 'into ' + str(run_dir)}. What the run "
+                f"wrote before is intact in {run_dir}; free some space (df -h {run_dir}) and continue with "
+                f"resume={run_dir}"
+            ) from err
 
+
+def train(cfg: DictConfig, run_dir: Path) -> dict:
+    """The PPO loop, from model loading to the final summary, writing into `run_dir`."""
     # Everything that can be checked without a model is checked first.
     sizes = Sizes.from_config(cfg)
     kl_fn = pm.kl_estimator(cfg.ppo.kl_estimator)
@@ -99,6 +121,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
     source = model_source(cfg.model)
     tokenizer = load_tokenizer(source, cfg.model)
     tokenizer.truncation_side = "left"  # keep the end of an over-long prompt, where the answer starts
+    _warn_about_long_prompts(tokenizer, task.train + task.eval, cfg.task.max_prompt_tokens)
     torch.manual_seed(cfg.seed)  # the value head's and adapter's initial weights
     policy = load_policy(source, cfg.model, cfg.hardware, device)
     rewards = [spec.build() for spec in reward_specs]
@@ -118,15 +141,21 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
     )
     score_moments = pm.RunningMoments()
 
-    start_step, initial_eval = 0, None
+    start_step, initial_eval, log_positions = 0, None, None
     checkpoint = latest_checkpoint(run_dir) if cfg.resume else None
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, policy, optimizer, scheduler)
         kl_ctl.load_state_dict(state["kl_ctl"])
         score_moments.load_state_dict(state["score_moments"])
-        start_step, initial_eval = state["step"], state["initial_eval"]
+        start_step, initial_eval, log_positions = state["step"], state["initial_eval"], state["log_positions"]
         log.info("resumed %s from %s (step %d)", run_dir, checkpoint, start_step)
-    tracker = Tracker(cfg.logger, run_dir, cfg, resume_step=start_step)
+    tracker = Tracker(cfg.logger, run_dir, cfg, resume_at=log_positions)
+
+    def checkpoint_state() -> dict:
+        return {
+            "kl_ctl": kl_ctl.state_dict(), "score_moments": score_moments.state_dict(),
+            "initial_eval": initial_eval, "log_positions": tracker.positions(),
+        }
 
     eval_records = task.eval[: cfg.eval.num_prompts]
     if initial_eval is None and eval_records:
@@ -193,15 +222,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
             tracker.log_samples(_sample_rows(batch, rollout, rewards, cfg.logger.samples_rows), step=step + 1)
         progress.set_postfix(reward=f"{metrics['reward/total/mean']:.3f}", kl=f"{sequence_kl:.3f}")
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < ppo.steps:
-            save_checkpoint(
-                run_dir, step + 1, policy, optimizer, scheduler,
-                {"kl_ctl": kl_ctl.state_dict(), "score_moments": score_moments.state_dict(), "initial_eval": initial_eval},
-            )
+            save_checkpoint(run_dir, step + 1, policy, optimizer, scheduler, checkpoint_state())
 
-    save_checkpoint(
-        run_dir, ppo.steps, policy, optimizer, scheduler,
-        {"kl_ctl": kl_ctl.state_dict(), "score_moments": score_moments.state_dict(), "initial_eval": initial_eval},
-    )
+    save_checkpoint(run_dir, ppo.steps, policy, optimizer, scheduler, checkpoint_state())
     policy.save(run_dir / "final")
     summary = _summarise(policy, tokenizer, rewards, eval_records, cfg, device, initial_eval, tracker)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -209,17 +232,45 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
     return summary
 
 
-def _resumed_run(cfg: DictConfig) -> tuple[Path, DictConfig]:
+def _resumed_run(cfg: DictConfig, overrides: list[str]) -> tuple[Path, DictConfig]:
+    """The run dir to continue and its saved config; `overrides` (the command line's, bar `resume=`) do not apply."""
     run_dir = Path(cfg.resume).expanduser()
     saved = run_dir / "config.yaml"
     if not saved.is_file() or latest_checkpoint(run_dir) is None:
         raise ConfigError(f"resume={cfg.resume}: no config.yaml and checkpoints/step_* there to resume from")
     saved_cfg = OmegaConf.load(saved)
     saved_cfg.resume = cfg.resume
-    ignored = [k for k in ("model", "task", "reward", "ppo", "generation", "seed") if cfg[k] != saved_cfg[k]]
-    if ignored:
-        log.warning("resume: the run's saved config wins; ignoring command-line changes to %s", ignored)
+    if overrides:
+        log.warning("resume: the run's saved config wins; ignoring the command-line overrides %s", overrides)
     return run_dir, saved_cfg
+
+
+def _command_line_overrides() -> list[str]:
+    """What the user set on the command line, other than `resume=`; none when `run` is called from code."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("resume=")]
+
+
+def _finished_summary(run_dir: Path, cfg: DictConfig) -> dict | None:
+    """The summary of a run that already ended (its last checkpoint is its final step), else None."""
+    summary = run_dir / "summary.json"
+    if not summary.is_file() or latest_checkpoint(run_dir).name != f"step_{cfg.ppo.steps:06d}":
+        return None
+    return json.loads(summary.read_text())
+
+
+def _warn_about_long_prompts(tokenizer, records: list[dict], max_tokens: int) -> None:
+    lengths = [len(ids) for ids in tokenizer([r["prompt"] for r in records])["input_ids"]]
+    too_long = [n for n in lengths if n > max_tokens]
+    if too_long:
+        log.warning(
+            "%d of %d prompts are longer than task.max_prompt_tokens=%d (the longest has %d tokens): they are cut "
+            "to their last %d tokens; raise task.max_prompt_tokens to keep them whole",
+            len(too_long), len(lengths), max_tokens, max(too_long), max_tokens,
+        )
 
 
 def _shape_scores(scores: torch.Tensor, ppo, moments: pm.RunningMoments) -> torch.Tensor:

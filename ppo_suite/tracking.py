@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from pathlib import Path
@@ -13,6 +14,7 @@ from ppo_suite.config import LoggerConfig
 from ppo_suite.errors import ConfigError
 
 BACKENDS = ("none", "wandb")
+log = logging.getLogger(__name__)
 
 
 def _jsonable(value):
@@ -20,18 +22,27 @@ def _jsonable(value):
 
 
 class Tracker:
-    def __init__(self, cfg: LoggerConfig, run_dir: Path, full_config: DictConfig, resume_step: int = 0) -> None:
+    """`resume_at`: the `positions()` saved with the checkpoint a run resumes from; what was logged after it is
+    set aside, since the resumed run logs those steps again."""
+
+    def __init__(
+        self, cfg: LoggerConfig, run_dir: Path, full_config: DictConfig, resume_at: dict[str, int] | None = None
+    ) -> None:
         if cfg.backend not in BACKENDS:
             raise ConfigError(f"logger.backend={cfg.backend!r} is not one of {BACKENDS}")
         self.cfg = cfg
         self.metrics_path = run_dir / "metrics.jsonl"
         self.samples_path = run_dir / "samples.jsonl"
-        if resume_step:
-            _drop_entries_after(self.metrics_path, resume_step)
-            _drop_entries_after(self.samples_path, resume_step)
+        if resume_at is not None:
+            for path in (self.metrics_path, self.samples_path):
+                _truncate_to(path, resume_at.get(path.name, 0))
         self.wandb_run = None
         if cfg.backend == "wandb":
             self.wandb_run = _start_wandb(cfg, run_dir, full_config)
+
+    def positions(self) -> dict[str, int]:
+        """The size of each log file now: saved with a checkpoint, where a resumed run picks them up."""
+        return {p.name: p.stat().st_size if p.exists() else 0 for p in (self.metrics_path, self.samples_path)}
 
     def log(self, metrics: dict[str, float], step: int) -> None:
         with self.metrics_path.open("a") as f:
@@ -59,15 +70,23 @@ class Tracker:
             self.wandb_run.finish()
 
 
-def _drop_entries_after(path: Path, step: int) -> None:
-    """A resumed run repeats the steps after its checkpoint; keep the old lines aside, not in the curve."""
-    if not path.exists():
+def _truncate_to(path: Path, size: int) -> None:
+    """Cut `path` back to `size` bytes; the lines past it (the steps a resumed run repeats, and a line torn by a
+    crash mid-write) are kept aside in `<name>.before_resume.jsonl`, not lost."""
+    if not path.exists() or path.stat().st_size <= size:
         return
-    lines = path.read_text().splitlines()
-    keep = [line for line in lines if json.loads(line)["step"] <= step]
-    if len(keep) < len(lines):
-        path.with_suffix(".before_resume.jsonl").write_text("\n".join(lines) + "\n")
-        path.write_text("".join(line + "\n" for line in keep))
+    data = path.read_bytes()
+    tail = data[size:]
+    lines = tail.splitlines()
+    torn = 0 if tail.endswith(b"\n") else 1
+    aside = path.with_suffix(".before_resume.jsonl")
+    with aside.open("ab") as f:
+        f.write(tail if not torn else tail + b"\n")
+    path.write_bytes(data[:size])
+    log.warning(
+        "resume: set aside %d line(s) of %s logged after the checkpoint%s, in %s",
+        len(lines), path.name, " (the last one torn by a crash mid-write)" if torn else "", aside.name,
+    )
 
 
 def _start_wandb(cfg: LoggerConfig, run_dir: Path, full_config: DictConfig):

@@ -5,10 +5,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from ppo_suite.config import register_configs
+from ppo_suite.run_dir import register_resolvers
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
 register_configs()
+register_resolvers()
 
 # A few PPO steps on the tiny test model: the shape of every end-to-end test.
 TINY_RUN = [

@@ -1,7 +1,6 @@
-"""Tiny PPO runs through `run(cfg)`: artifacts, W&B offline, resume, QLoRA, bad input."""
+"""Tiny PPO runs through `run(cfg)`: artifacts, W&B offline, QLoRA, bad input. Resume: test_resume.py."""
 
 import json
-import shutil
 
 import pytest
 
@@ -27,34 +26,6 @@ def test_tiny_run_writes_metrics_adapter_summary_and_a_wandb_offline_run(tmp_pat
     assert (tmp_path / "config.yaml").exists() and (tmp_path / "samples.jsonl").exists()
     assert set(summary) >= {"initial", "final", "reward_gain", "samples"}
     assert list((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
-
-
-def test_resumed_run_ends_with_the_same_metrics(tmp_path):
-    overrides = [*TINY_RUN, "ppo.steps=4", "checkpoint_every=2"]
-    uninterrupted = tmp_path / "uninterrupted"
-    run(make_config(*overrides), run_dir=uninterrupted)
-
-    # A run killed after its step-2 checkpoint: later checkpoints and outputs never got written,
-    # but its metrics file holds lines past the checkpoint.
-    killed = tmp_path / "killed"
-    shutil.copytree(uninterrupted, killed)
-    shutil.rmtree(killed / "checkpoints/step_000004")
-    shutil.rmtree(killed / "final")
-    (killed / "summary.json").unlink()
-    summary = run(make_config(*overrides, f"resume={killed}"))
-
-    # Equal up to float rounding: CPU kernels may sum in another order when tensors sit at other addresses.
-    expected = json.loads((uninterrupted / "summary.json").read_text())
-    assert summary["samples"] == expected["samples"]
-    for stage in ("initial", "final"):
-        assert summary[stage] == pytest.approx(expected[stage], rel=1e-4, abs=1e-6)
-    resumed, reference = read_metrics(killed), read_metrics(uninterrupted)
-    assert [m["step"] for m in resumed] == [m["step"] for m in reference]
-    for got, want in zip(resumed, reference):
-        assert set(got) == set(want)
-        for key in want:
-            if not key.startswith(("time/", "throughput/")):
-                assert got[key] == pytest.approx(want[key], rel=1e-4, abs=1e-6), (got["step"], key)
 
 
 # bitsandbytes' CPU 4-bit kernels repack each weight in blocks: a layer's input size must be a multiple of the
