@@ -1,46 +1,64 @@
 """Typed schemas for every config group, registered in Hydra's ConfigStore.
 
 Each YAML option lists its schema first in its defaults (`- base_<group>`), so a misspelled key or a
-wrong type fails when Hydra composes the config, before any model loads. Rewards are keyed by name
-under `reward` (several may be selected as a list); their parameters are checked against the reward's
-own schema by `ppo_suite.rewards.build_rewards` at start-up, again before any model loads.
+wrong type fails when Hydra composes the config, before any model loads. A numeric setting declares its
+valid range beside its default (`bounded`). `validate` checks the composed config against the schemas
+once more, since a `+key=value` override adds keys that no schema has, and checks every range. Rewards
+are keyed by name under `reward` (several may be selected as a list); their parameters are checked
+against the reward's own schema by `ppo_suite.rewards.parse_rewards`, which `validate` calls too.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import operator
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ppo_suite.errors import ConfigError
+
+
+def bounded(default: Any, bounds: str) -> Any:
+    """A numeric setting's default and its valid range, checked by `validate`.
+
+    `bounds` is "> 0", ">= 1", or an interval such as "(0, 1]", "[0, 1)" or "[0, max_new_tokens]",
+    whose ends are numbers or sibling settings. None (for an Optional setting) is always valid.
+    """
+    return field(default=default, metadata={"bounds": bounds})
 
 
 @dataclass
 class EmbeddedModelConfig:
     """A small Llama built locally: BPE tokenizer trained on `corpus_dir`, weights pre-trained on it."""
 
-    vocab_size: int = 2048
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    intermediate_size: int = 384
-    max_position_embeddings: int = 256
-    pretrain_steps: int = 600
-    pretrain_batch_size: int = 32
-    pretrain_seq_len: int = 64
-    pretrain_lr: float = 3e-3
-    sft_steps: int = 0  # then this many steps on the corpus's prompt/completion records, loss on completions
-    sft_batch_size: int = 16
-    sft_lr: float = 1e-3
+    vocab_size: int = bounded(2048, ">= 1")
+    hidden_size: int = bounded(128, ">= 1")
+    num_layers: int = bounded(4, ">= 1")
+    num_heads: int = bounded(4, ">= 1")
+    intermediate_size: int = bounded(384, ">= 1")
+    max_position_embeddings: int = bounded(256, ">= 1")
+    pretrain_steps: int = bounded(600, ">= 0")
+    pretrain_batch_size: int = bounded(32, ">= 1")
+    pretrain_seq_len: int = bounded(64, ">= 1")
+    pretrain_lr: float = bounded(3e-3, "> 0")
+    sft_steps: int = bounded(0, ">= 0")  # then this many steps on the corpus's prompt/completion records, loss on completions
+    sft_batch_size: int = bounded(16, ">= 1")
+    sft_lr: float = bounded(1e-3, "> 0")
     corpus_dir: str = "data"  # relative to the project root unless absolute
     seed: int = 0
 
 
 @dataclass
 class LoraSettings:
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.0  # PPO ratios need deterministic forwards: keep 0 unless you know why not
+    r: int = bounded(8, ">= 1")
+    alpha: int = bounded(16, "> 0")
+    dropout: float = bounded(0.0, "[0, 1)")  # PPO ratios need deterministic forwards: keep 0 unless you know why not
     target_modules: Any = "all-linear"  # "all-linear" or a list of module names
 
 
@@ -61,57 +79,57 @@ class HardwareConfig:
     load_in_4bit: bool = False  # QLoRA: NF4 base weights through bitsandbytes, LoRA on top
     bnb_4bit_quant_type: str = "nf4"
     bnb_4bit_use_double_quant: bool = True
-    micro_batch_size: int = 8  # sequences per forward/backward; mini-batches are accumulated from these
+    micro_batch_size: int = bounded(8, ">= 1")  # sequences per forward/backward; mini-batches are accumulated from these
     gradient_checkpointing: bool = False
     attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2; None = transformers' choice
-    num_threads: Optional[int] = None  # torch CPU threads; None = torch's default
+    num_threads: Optional[int] = bounded(None, ">= 1")  # torch CPU threads; None = torch's default
 
 
 @dataclass
 class GenerationSettings:
-    max_new_tokens: int = 32
-    min_new_tokens: int = 0  # EOS is blocked until this many tokens: = max_new_tokens gives fixed-length rollouts
-    temperature: float = 1.0
-    top_k: int = 0  # 0 disables top-k
-    top_p: float = 1.0
+    max_new_tokens: int = bounded(32, ">= 1")
+    min_new_tokens: int = bounded(0, "[0, max_new_tokens]")  # EOS is blocked until this many tokens: = max_new_tokens gives fixed-length rollouts
+    temperature: float = bounded(1.0, "> 0")  # sampling and PPO's log-probs both use it
+    top_k: int = bounded(0, ">= 0")  # 0 disables top-k
+    top_p: float = bounded(1.0, "(0, 1]")  # 1 disables top-p
 
 
 @dataclass
 class PPOConfig:
-    steps: int = 100  # PPO iterations (rollout + update)
-    batch_size: int = 16  # completions per iteration
-    samples_per_prompt: int = 1  # completions of each prompt in a batch (batch_size / this = prompts)
+    steps: int = bounded(100, ">= 0")  # PPO iterations (rollout + update)
+    batch_size: int = bounded(16, ">= 1")  # completions per iteration
+    samples_per_prompt: int = bounded(1, ">= 1")  # completions of each prompt in a batch (batch_size / this = prompts)
     group_baseline: bool = False  # subtract each prompt's mean score from its completions' (needs samples_per_prompt > 1)
-    num_mini_batches: int = 2
-    ppo_epochs: int = 2
-    learning_rate: float = 1e-4
+    num_mini_batches: int = bounded(2, ">= 1")
+    ppo_epochs: int = bounded(2, ">= 1")
+    learning_rate: float = bounded(1e-4, "> 0")
     lr_scheduler: str = "constant"  # any transformers scheduler name: constant, linear, cosine, ...
-    warmup_steps: int = 0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    gamma: float = 1.0
-    lam: float = 0.95
-    cliprange: float = 0.2
-    cliprange_value: float = 0.2
-    vf_coef: float = 0.1
-    ent_coef: float = 0.0
-    kl_coef: float = 0.05  # initial coefficient of the per-token KL penalty
+    warmup_steps: int = bounded(0, ">= 0")
+    weight_decay: float = bounded(0.0, ">= 0")
+    max_grad_norm: float = bounded(1.0, "> 0")
+    gamma: float = bounded(1.0, "[0, 1]")
+    lam: float = bounded(0.95, "[0, 1]")
+    cliprange: float = bounded(0.2, "> 0")
+    cliprange_value: float = bounded(0.2, "> 0")
+    vf_coef: float = bounded(0.1, ">= 0")
+    ent_coef: float = bounded(0.0, ">= 0")
+    kl_coef: float = bounded(0.05, ">= 0")  # initial coefficient of the per-token KL penalty
     kl_estimator: str = "k1"  # k1 | k3
     adaptive_kl: bool = False
-    kl_target: float = 6.0  # adaptive controller: target sequence KL
-    kl_horizon: int = 10000  # adaptive controller: horizon in samples
+    kl_target: float = bounded(6.0, "> 0")  # adaptive controller: target sequence KL
+    kl_horizon: int = bounded(10000, ">= 1")  # adaptive controller: horizon in samples
     whiten_advantages: bool = True
-    reward_scale: float = 1.0
+    reward_scale: float = bounded(1.0, "> 0")  # to minimise a reward, give it a negative weight
     reward_norm: bool = False  # divide scores by a running std before the KL penalty is added
-    reward_clip: Optional[float] = None  # clip scores to [-c, c] after scaling/normalising
-    target_kl: Optional[float] = None  # stop an iteration's epochs once approx KL passes this
+    reward_clip: Optional[float] = bounded(None, "> 0")  # clip scores to [-c, c] after scaling/normalising
+    target_kl: Optional[float] = bounded(None, "> 0")  # stop an iteration's epochs once approx KL passes this
 
 
 @dataclass
 class EvalConfig:
-    num_prompts: int = 64  # held-out prompts scored before and after training (0 = skip)
-    samples_per_prompt: int = 1
-    show_samples: int = 3  # before/after samples printed in the summary
+    num_prompts: int = bounded(64, ">= 0")  # held-out prompts scored before and after training (0 = skip)
+    samples_per_prompt: int = bounded(1, ">= 1")
+    show_samples: int = bounded(3, ">= 0")  # before/after samples printed in the summary
     seed: int = 1234  # sampling seed of the evaluation, fixed so initial and final are comparable
 
 
@@ -124,9 +142,9 @@ class LoggerConfig:
     group: Optional[str] = None  # sweeps: one group per multirun
     name: Optional[str] = None
     tags: list[str] = field(default_factory=list)
-    log_every: int = 1
-    samples_every: int = 10  # a table of prompt/completion/rewards every N steps (0 = never)
-    samples_rows: int = 8
+    log_every: int = bounded(1, ">= 1")
+    samples_every: int = bounded(10, ">= 0")  # a table of prompt/completion/rewards every N steps (0 = never)
+    samples_rows: int = bounded(8, ">= 1")
 
 
 @dataclass
@@ -135,7 +153,7 @@ class TaskConfig:
 
     name: str = MISSING  # the loader in ppo_suite.tasks
     prompt_template: str = MISSING  # str.format over the record's columns
-    max_prompt_tokens: int = 128
+    max_prompt_tokens: int = bounded(128, ">= 1")
 
 
 @dataclass
@@ -148,7 +166,7 @@ class AdsTaskConfig(TaskConfig):
     responses_file: str = "query_responses_original.json"
     train_file: str = "train_ppo.json"
     eval_file: str = "eval_ppo.json"
-    max_competitors: int = 5  # competing same-domain ads per query passed to the reward
+    max_competitors: int = bounded(5, ">= 0")  # competing same-domain ads per query passed to the reward
 
 
 @dataclass
@@ -159,7 +177,7 @@ class PRewriteTaskConfig(TaskConfig):
     train_file: str = "data/prewrite/train.jsonl"  # .jsonl or .parquet rows of instruction, input, output[, task, template]
     eval_file: Optional[str] = "data/prewrite/eval.jsonl"  # held-out rows, same format; null = no held-out evaluation
     meta_prompt: str = MISSING  # what the rewriter is asked to do with the instruction
-    examples_per_prompt: int = 4  # examples of the instruction's task that each prompt carries, and the reward scores
+    examples_per_prompt: int = bounded(4, ">= 1")  # examples of the instruction's task that each prompt carries, and the reward scores
 
 
 @dataclass
@@ -183,6 +201,15 @@ class JsonlTaskConfig(TaskConfig):
     fallback_template: Optional[str] = None  # for records where a field of prompt_template is missing or empty
 
 
+# task.name -> its schema; ppo_suite.tasks loads each from the module of the same name.
+TASK_SCHEMAS = {
+    "ads": AdsTaskConfig,
+    "prewrite": PRewriteTaskConfig,
+    "prompts": PromptsTaskConfig,  # generic: a plain text file, one prompt per line
+    "jsonl": JsonlTaskConfig,  # generic: JSONL records (Alpaca or any fields) and a template
+}
+
+
 @dataclass
 class Config:
     model: ModelConfig = MISSING
@@ -194,7 +221,7 @@ class Config:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
-    checkpoint_every: int = 0  # save a resumable checkpoint every N steps (0 = only at the end)
+    checkpoint_every: int = bounded(0, ">= 0")  # save a resumable checkpoint every N steps (0 = only at the end)
     resume: Optional[str] = None  # a run dir: continue from its latest checkpoint, in that dir
     experiment_name: str = "default"
 
@@ -205,7 +232,117 @@ def register_configs() -> None:
     cs.store(group="model", name="base_model", node=ModelConfig)
     cs.store(group="hardware", name="base_hardware", node=HardwareConfig)
     cs.store(group="logger", name="base_logger", node=LoggerConfig)
-    cs.store(group="task", name="base_ads", node=AdsTaskConfig)
-    cs.store(group="task", name="base_prompts", node=PromptsTaskConfig)
-    cs.store(group="task", name="base_jsonl", node=JsonlTaskConfig)
-    cs.store(group="task", name="base_prewrite", node=PRewriteTaskConfig)
+    for name, schema in TASK_SCHEMAS.items():
+        cs.store(group="task", name=f"base_{name}", node=schema)
+
+
+def task_schema(name: str) -> type:
+    if name not in TASK_SCHEMAS:
+        raise ConfigError(f"task.name={name!r} is not one of {sorted(TASK_SCHEMAS)}")
+    return TASK_SCHEMAS[name]
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check the composed config before anything loads; raise ConfigError naming the first wrong key.
+
+    Catches what composing cannot: keys a `+` override added (`+ppo.kl_cof=0.1`), required settings left
+    unset, numbers that are not finite or outside their bounds, an emptied reward list, an unknown task,
+    KL estimator or learning-rate schedule, and bad reward settings (through `parse_rewards`).
+    """
+    from transformers import SchedulerType
+
+    from ppo_suite.ppo_math import kl_estimator
+    from ppo_suite.rewards import parse_rewards
+
+    if OmegaConf.is_missing(cfg, "reward"):
+        raise ConfigError(
+            "no reward selected: `reward=[]` emptied the reward list, the experiment's rewards with it; "
+            "choose one with reward=<name> or several with reward=[a,b]"
+        )
+    try:
+        check_schema(cfg, Config, "")
+        check_schema(cfg.task, task_schema(cfg.task.name), "task")
+        parse_rewards(cfg.reward)
+    except OmegaConfBaseException as err:  # e.g. an interpolation that does not resolve
+        raise ConfigError(omegaconf_message(err, "")) from err
+    kl_estimator(cfg.ppo.kl_estimator)
+    schedules = [s.value for s in SchedulerType]
+    if cfg.ppo.lr_scheduler not in schedules:
+        raise ConfigError(f"ppo.lr_scheduler={cfg.ppo.lr_scheduler!r} is not one of {schedules}")
+
+
+def omegaconf_message(err: Exception, key: str) -> str:
+    """An OmegaConf error (or a dataclass check's ValueError) in one line, prefixed with the full key it is about."""
+    where = _join(key, err.full_key) if getattr(err, "full_key", None) else key
+    message = getattr(err, "msg", None) or str(err)
+    return f"{where}: {message.splitlines()[0]}" if where else message.splitlines()[0]
+
+
+def check_schema(node: DictConfig, schema: type, key: str) -> None:
+    """Check `node` against the dataclass `schema`, nested schemas included; `key` is where it sits.
+
+    Raises ConfigError naming the full key for a key the schema lacks, a setting left unset, a number
+    that is not finite, or one outside its field's bounds.
+    """
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    types = typing.get_type_hints(schema)
+    for name in node:
+        if name not in fields:
+            raise ConfigError(
+                f"{_join(key, name)} is not a setting (a `+` override adds any key, so check its spelling); "
+                f"the keys of {key or 'the top level'} are {sorted(fields)}"
+            )
+    for name, f in fields.items():
+        full_key = _join(key, name)
+        if name not in node or OmegaConf.is_missing(node, name):
+            raise ConfigError(f"{full_key} is not set: give it in the config or as {full_key}=<value>")
+        value = node[name]
+        nested = _dataclass_in(types[name])
+        if nested is not None and isinstance(value, DictConfig):
+            check_schema(value, nested, full_key)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            _check_number(full_key, value, f.metadata.get("bounds"), node)
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _dataclass_in(annotation) -> type | None:
+    """The dataclass of a field typed `X` or `Optional[X]`, else None."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if dataclasses.is_dataclass(candidate):
+            return candidate
+    return None
+
+
+_COMPARISONS = {">": operator.gt, ">=": operator.ge}
+
+
+def _check_number(key: str, value: float, bounds: str | None, node: DictConfig) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}={value} must be a finite number")
+    if bounds is not None and not _within(value, bounds, node):
+        raise ConfigError(f"{key}={value!r} must be {_describe(bounds, node)}")
+
+
+def _within(value: float, bounds: str, node: DictConfig) -> bool:
+    if bounds[0] not in "([":
+        op, limit = bounds.split()
+        return _COMPARISONS[op](value, float(limit))
+    low, high = (node[end] if end in node else float(end) for end in _ends(bounds))
+    above = value > low if bounds[0] == "(" else value >= low
+    below = value < high if bounds[-1] == ")" else value <= high
+    return above and below
+
+
+def _describe(bounds: str, node: DictConfig) -> str:
+    """A comparison as it is; an interval with its sibling ends' values: "in [0, max_new_tokens=32]"."""
+    if bounds[0] not in "([":
+        return bounds
+    ends = ", ".join(f"{end}={node[end]}" if end in node else end for end in _ends(bounds))
+    return f"in {bounds[0]}{ends}{bounds[-1]}"
+
+
+def _ends(interval: str) -> list[str]:
+    return [end.strip() for end in interval[1:-1].split(",")]

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ppo_suite.config import bounded
 from ppo_suite.embedded_model import _train_tokenizer, cached_build, llama_config, resolve_path, train_briefly
 from ppo_suite.errors import DataError
 from ppo_suite.tasks.io import read_rows
@@ -44,16 +45,16 @@ class EmbeddedRewardModelSpec:
     pairs_files: list[str] = field(
         default_factory=lambda: ["data/rlhf/demonstrations.jsonl", "data/finqa/train.jsonl"]
     )
-    vocab_size: int = 2048
-    hidden_size: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    intermediate_size: int = 256
-    max_length: int = 128  # tokens per (prompt, response) pair in training, and its position limit
-    train_steps: int = 200
-    batch_size: int = 32  # pairs per step, each with one corruption
-    learning_rate: float = 2e-3
-    heldout_fraction: float = 0.1  # pairs kept out of training to measure accuracy
+    vocab_size: int = bounded(2048, ">= 1")
+    hidden_size: int = bounded(64, ">= 1")
+    num_layers: int = bounded(2, ">= 1")
+    num_heads: int = bounded(4, ">= 1")
+    intermediate_size: int = bounded(256, ">= 1")
+    max_length: int = bounded(128, ">= 1")  # tokens per (prompt, response) pair in training, and its position limit
+    train_steps: int = bounded(200, ">= 0")
+    batch_size: int = bounded(32, ">= 1")  # pairs per step, each with one corruption
+    learning_rate: float = bounded(2e-3, "> 0")
+    heldout_fraction: float = bounded(0.1, "[0, 1)")  # pairs kept out of training to measure accuracy
     seed: int = 0
 
 

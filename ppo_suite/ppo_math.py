@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ppo_suite.errors import ConfigError
+
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
     if dim is None:
@@ -54,7 +56,7 @@ KL_ESTIMATORS = {"k1": kl_k1, "k3": kl_k3}
 
 def kl_estimator(name: str):
     if name not in KL_ESTIMATORS:
-        raise ValueError(f"ppo.kl_estimator={name!r} is not one of {sorted(KL_ESTIMATORS)}")
+        raise ConfigError(f"ppo.kl_estimator={name!r} is not one of {sorted(KL_ESTIMATORS)}")
     return KL_ESTIMATORS[name]
 
 

@@ -5,6 +5,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from conftest import CONF, make_config
+from ppo_suite.config import validate
 from ppo_suite.errors import ConfigError
 from ppo_suite.rewards import parse_rewards
 from ppo_suite.runner import Sizes, draw_batch
@@ -18,6 +19,7 @@ HARDWARE = sorted(p.stem for p in (CONF / "hardware").glob("*.yaml"))
 def test_every_experiment_composes_and_resolves(experiment):
     cfg = make_config(f"+experiment={experiment}")
     OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    validate(cfg)
     assert parse_rewards(cfg.reward)
     Sizes.from_config(cfg)
 
@@ -26,6 +28,7 @@ def test_every_experiment_composes_and_resolves(experiment):
 @pytest.mark.parametrize("hardware", HARDWARE)
 def test_every_model_and_hardware_option_composes(model, hardware):
     cfg = make_config("+experiment=ads", f"model={model}", f"hardware={hardware}")
+    validate(cfg)
     assert cfg.model.name_or_path or cfg.model.embedded is not None
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ppo_suite import ppo_math as pm
+from ppo_suite.errors import ConfigError
 
 
 def test_gae_three_steps_by_hand():
@@ -77,7 +78,7 @@ def test_kl_estimators_average_to_the_true_kl():
 
 
 def test_unknown_kl_estimator_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"\['k1', 'k3'\]"):
+    with pytest.raises(ConfigError, match=r"ppo\.kl_estimator='k2' is not one of \['k1', 'k3'\]"):
         pm.kl_estimator("k2")
 
 
