@@ -40,15 +40,37 @@ def model_source(model_cfg: ModelConfig) -> str:
     return model_cfg.name_or_path
 
 
-def _from_pretrained(loader, source: str, what: str, **kwargs):
+def _from_pretrained(loader, source: str, what: str, key: str = "model.name_or_path", **kwargs):
+    """`loader.from_pretrained(source)`; a model that cannot be loaded is a ConfigError naming `key` and why."""
+    from safetensors import SafetensorError
+
     try:
         return loader.from_pretrained(source, **kwargs)
+    except SafetensorError as err:  # a weights file cut short by an interrupted download or copy
+        raise ConfigError(
+            f"{key}={source!r}: the weights of the {what} look truncated or corrupt ({err}): "
+            f"{_unreadable_weights(source) or 'a .safetensors file of it'}. Download or copy the model again."
+        ) from err
     except (OSError, ValueError) as err:  # unknown ids, missing files, malformed ids, no network
         raise ConfigError(
-            f"model.name_or_path={source!r}: could not load the {what} ({err}). A hub id needs network access or a copy in "
+            f"{key}={source!r}: could not load the {what} ({err}). A hub id needs network access or a copy in "
             "the Hugging Face cache (HF_HUB_OFFLINE=1 uses only the cache); a local path must hold "
             "a saved model (config.json and weights)."
         ) from err
+
+
+def _unreadable_weights(source: str) -> str:
+    """The .safetensors files of a local model dir that safetensors cannot open, comma-separated."""
+    from safetensors import SafetensorError, safe_open
+
+    unreadable = []
+    for path in sorted(Path(source).glob("*.safetensors")):
+        try:
+            with safe_open(path, framework="pt"):
+                pass
+        except SafetensorError:
+            unreadable.append(str(path))
+    return ", ".join(unreadable)
 
 
 def load_tokenizer(source: str, model_cfg: ModelConfig):
