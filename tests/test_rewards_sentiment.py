@@ -47,5 +47,5 @@ def test_classifier_backend_is_the_positive_probability_in_batches(classifier_di
 def test_classifier_backend_errors_name_the_setting(classifier_dir, tmp_path):
     with pytest.raises(ConfigError, match=r"no label 'POS'; its labels are \['NEGATIVE', 'POSITIVE'\]"):
         Sentiment(SentimentSettings(backend="classifier", model=str(classifier_dir), positive_label="POS"))
-    with pytest.raises(ConfigError, match=r"reward\.sentiment\.model=.*could not load a sequence classifier"):
+    with pytest.raises(ConfigError, match=r"reward\.sentiment\.model=.*could not load the sequence classifier"):
         Sentiment(SentimentSettings(backend="classifier", model=str(tmp_path / "missing")))

@@ -33,11 +33,11 @@ def test_length_step_and_graded_penalties():
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"length": {"min_words": 9, "max_words": 2}}, r"reward\.length: need 0 <= min_words <= max_words"),
-        ({"length": {"tolerance": 0}}, r"reward\.length: tolerance must be positive"),
-        ({"repetition": {"ngram": 0}}, r"reward\.repetition: ngram must be at least 1"),
-        ({"f1": {"metric": "rouge"}}, r"reward\.f1: unknown metric 'rouge'.*'numeric_match'"),
-        ({"sentiment": {"backend": "textblob"}}, r"reward\.sentiment: unknown backend 'textblob'.*'vader'"),
+        ({"length": {"weight": 1, "min_words": 9, "max_words": 2}}, r"reward\.length\.min_words=9 must be in \[0, max_words=2\]"),
+        ({"length": {"weight": 1, "tolerance": 0}}, r"reward\.length\.tolerance=0\.0 must be > 0"),
+        ({"repetition": {"weight": 1, "ngram": 0}}, r"reward\.repetition\.ngram=0 must be >= 1"),
+        ({"f1": {"weight": 1, "metric": "rouge"}}, r"reward\.f1: unknown metric 'rouge'.*'numeric_match'"),
+        ({"sentiment": {"weight": 1, "backend": "textblob"}}, r"reward\.sentiment: unknown backend 'textblob'.*'vader'"),
     ],
 )
 def test_impossible_settings_fail_when_the_config_is_parsed(settings, message):

@@ -113,16 +113,16 @@ def test_a_gold_without_a_number_names_the_task(monkeypatch):
         ({"on_failure": "zero"}, r"on_failure='zero' is not one of \['error', 'skip'\]"),
         ({"prompt_template": "{instruction} {question}"}, r"prompt_template may use only \{instruction\} and \{input\}"),
         ({"backend": "openai"}, r"backend=openai needs `model`"),
-        ({"modle": "gpt2"}, r"reward\.rewrite_task_model: .*modle"),
+        ({"modle": "gpt2"}, r"reward\.rewrite_task_model\.modle: Key 'modle' not in"),
     ],
 )
 def test_bad_settings_fail_before_any_model_loads(setting, message):
     with pytest.raises(ConfigError, match=message):
-        parse_rewards({"rewrite_task_model": setting})
+        parse_rewards({"rewrite_task_model": {"weight": 1.0, **setting}})
 
 
 def test_hf_backend_without_a_model_names_the_key():
-    [spec] = parse_rewards({"rewrite_task_model": {"model": "", "embedded": None}})
+    [spec] = parse_rewards({"rewrite_task_model": {"weight": 1.0, "model": "", "embedded": None}})
     with pytest.raises(ConfigError, match=r"reward\.rewrite_task_model\.model is empty"):
         spec.build()
 
@@ -220,9 +220,18 @@ def test_transient_failures_are_retried_with_a_warning(serve, caplog):
 def test_a_server_that_keeps_failing_is_an_error_naming_it(serve, behave, error):
     server = serve(behave)
     reward = openai_reward(server.base_url, timeout_s=0.3)
-    with pytest.raises(TaskModelError, match=f"task model 'm' at {server.base_url}: 1 of 1 requests failed after 3 attempts each; first error: {error}"):
+    with pytest.raises(TaskModelError, match=f"task model 'm' at {server.base_url}: 1 of 1 requests failed after 3 attempts each at most, within the batch.s 180 s; first error: {error}"):
         reward(["p"], ["Add."], **MATH)
     assert len(server.requests) == 3
+
+
+def test_a_batch_gets_batch_timeout_s_in_all_retries_included(serve):
+    server = serve(lambda prompt, n: ("sleep", 2.0, "5"))
+    reward = openai_reward(server.base_url, timeout_s=5.0, batch_timeout_s=0.5)
+    start = time.perf_counter()
+    with pytest.raises(TaskModelError, match=r"within the batch's 0\.5 s; first error: TimeoutError: unanswered when the batch's 0\.5 s \(batch_timeout_s\) ran out"):
+        reward(["p"], ["Add."], **MATH)
+    assert time.perf_counter() - start < 1.5
 
 
 def test_a_client_error_is_not_retried(serve):

@@ -7,6 +7,9 @@ None means "not applicable to this sample" and is skipped (and counted in the lo
 number of scores or an exception is an error. A reward may expose `last_terms`, a dict of per-sample
 sub-scores of its last call, which are logged as `reward/<name>/<term>/mean`.
 
+Beside its own settings every entry has the common ones of `CommonRewardSettings`: its `weight`, and an
+optional `timeout` in seconds for one call (a reward that hangs then stops the run with an error).
+
 Your own reward plugs in with `_target_` (and `_partial_: true` for a plain function):
     reward:
       mine: {weight: 1.0, _target_: my_pkg.rewards.my_reward, _partial_: true}
@@ -14,15 +17,21 @@ Your own reward plugs in with `_target_` (and `_partial_: true` for a plain func
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
-from dataclasses import dataclass
-from typing import Any, Callable
+import numbers
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Optional
 
+import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ppo_suite.config import bounded, check_schema, omegaconf_message
 from ppo_suite.errors import ConfigError, RewardError
 
 RewardFn = Callable[..., list]
@@ -40,15 +49,26 @@ BUILTIN_REWARDS = {
 
 
 @dataclass
+class CommonRewardSettings:
+    """Settings of every reward entry, beside the reward's own."""
+
+    weight: float = MISSING  # every conf/reward yaml sets it: an entry without one was never selected
+    timeout: Optional[float] = bounded(None, "> 0")  # seconds one call may take; null = no limit
+
+
+COMMON_KEYS = [f.name for f in fields(CommonRewardSettings)]
+
+
+@dataclass
 class RewardSpec:
     """A validated reward entry; `build` loads whatever model the reward needs."""
 
     name: str
-    weight: float
+    common: CommonRewardSettings
     factory: Callable[[], RewardFn]
 
     def build(self) -> "WeightedReward":
-        return WeightedReward(self.name, self.factory(), self.weight)
+        return WeightedReward(self.name, self.factory(), self.common.weight, self.common.timeout)
 
 
 @dataclass
@@ -56,6 +76,7 @@ class WeightedReward:
     name: str
     fn: RewardFn
     weight: float
+    timeout: float | None = None
 
 
 def _builtin_class(name: str, kind: str):
@@ -76,20 +97,33 @@ def parse_rewards(reward_cfg: DictConfig | dict) -> list[RewardSpec]:
     specs = []
     for name, entry in entries.items():
         entry = dict(entry or {})
-        weight = float(entry.pop("weight", 1.0))
+        if "weight" not in entry:
+            raise ConfigError(
+                f"reward.{name} has no weight, so it was not selected: its settings {sorted(entry)} come from an "
+                "experiment whose reward list was replaced on the command line (reward=[] or a list without it). "
+                f"Select it too, e.g. reward=[...,{name}], or set reward.{name}.weight"
+            )
+        common = _checked(CommonRewardSettings, {k: entry.pop(k) for k in COMMON_KEYS if k in entry}, f"reward.{name}")
         if "_target_" in entry:
             from hydra.utils import instantiate
 
-            specs.append(RewardSpec(name, weight, lambda entry=entry: instantiate(entry)))
+            specs.append(RewardSpec(name, common, lambda entry=entry: instantiate(entry)))
             continue
         cls = _builtin_class(name, entry.pop("type", name))
-        try:
-            settings = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls.Settings), entry))
-        except (OmegaConfBaseException, ValueError) as err:  # ValueError: a Settings.__post_init__ check
-            message = getattr(err, "msg", str(err))
-            raise ConfigError(f"reward.{name}: {message} (valid keys: weight, {', '.join(cls.Settings.__dataclass_fields__)})") from err
-        specs.append(RewardSpec(name, weight, lambda cls=cls, settings=settings: cls(settings)))
+        settings = _checked(cls.Settings, entry, f"reward.{name}")
+        specs.append(RewardSpec(name, common, lambda cls=cls, settings=settings: cls(settings)))
     return specs
+
+
+def _checked(schema: type, values: dict, key: str):
+    """`values` as an instance of the dataclass `schema`, after checking their keys, types and bounds."""
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(schema), values)
+        check_schema(node, schema, key)
+        return OmegaConf.to_object(node)
+    except (OmegaConfBaseException, ValueError) as err:  # ValueError: a Settings.__post_init__ check
+        valid = [*COMMON_KEYS, *(f.name for f in fields(schema) if f.name not in COMMON_KEYS)]
+        raise ConfigError(f"{omegaconf_message(err, key)} (valid keys: {', '.join(valid)})") from err
 
 
 def score(
@@ -103,13 +137,7 @@ def score(
     matrix = torch.full((len(completions), len(rewards)), math.nan)
     stats: dict[str, float] = {}
     for j, reward in enumerate(rewards):
-        try:
-            values = reward.fn(prompts=prompts, completions=completions, **columns)
-        except Exception as err:
-            raise RewardError(f"reward {reward.name!r} raised {type(err).__name__}: {err}") from err
-        if values is None or len(values) != len(completions):
-            got = "None" if values is None else f"{len(values)} scores"
-            raise RewardError(f"reward {reward.name!r} returned {got} for {len(completions)} completions")
+        values = _scores(reward, _call(reward, prompts, completions, columns), len(completions))
         for i, value in enumerate(values):
             if value is None:
                 continue
@@ -133,3 +161,50 @@ def score(
     total = torch.nansum(matrix * weights, dim=1)
     stats["reward/total/mean"] = total.mean().item()
     return matrix, total, stats
+
+
+def _call(reward: WeightedReward, prompts: list[str], completions: list[str], columns: dict[str, list[Any]]) -> Any:
+    """What the reward returns, within its timeout; its exception or the timeout is a RewardError naming it."""
+    call = functools.partial(reward.fn, prompts=prompts, completions=completions, **columns)
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except Exception as err:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(err)
+
+    if reward.timeout is None:
+        run()
+    else:
+        # Python cannot stop a hung call; a daemon thread at least does not keep the process alive after the error.
+        threading.Thread(target=run, name=f"reward-{reward.name}", daemon=True).start()
+    try:
+        return future.result(timeout=reward.timeout)
+    except Exception as err:
+        if not future.done():
+            raise RewardError(
+                f"reward {reward.name!r} did not return within its timeout of {reward.timeout:g} s "
+                f"(reward.{reward.name}.timeout): it hangs, or needs a larger limit"
+            ) from None
+        raise RewardError(f"reward {reward.name!r} raised {type(err).__name__}: {err}") from err
+
+
+def _scores(reward: WeightedReward, values: Any, n: int) -> list:
+    """The reward's output as a list of n scores, each a number or None; anything else is a RewardError naming it."""
+    if isinstance(values, (torch.Tensor, np.ndarray)):
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise RewardError(
+            f"reward {reward.name!r} returned {'None' if values is None else 'a ' + type(values).__name__}; a reward "
+            f"returns a list (or a tuple, numpy array or tensor) of one float or None per completion, here {n}"
+        )
+    if len(values) != n:
+        raise RewardError(f"reward {reward.name!r} returned {len(values)} scores for {n} completions")
+    for i, value in enumerate(values):
+        if value is not None and not isinstance(value, numbers.Real):
+            raise RewardError(
+                f"reward {reward.name!r} returned {value!r} ({type(value).__name__}) for completion {i}; "
+                "a score is a number, or None to skip a sample"
+            )
+    return list(values)

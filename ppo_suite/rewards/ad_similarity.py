@@ -16,17 +16,18 @@ from dataclasses import dataclass
 
 import torch
 
+from ppo_suite.config import bounded
 from ppo_suite.rewards.embeddings import CachedEmbedder
 
 
 @dataclass
 class AdSimilaritySettings:
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"  # any sentence-transformers id or path
-    alpha: float = 1.0  # relevance to the query
-    beta: float = 1.0  # margin over the competing ads
-    gamma: float = 0.5  # preservation of the original ad
-    margin: float = 0.05
-    batch_size: int = 64
+    alpha: float = bounded(1.0, ">= 0")  # relevance to the query
+    beta: float = bounded(1.0, ">= 0")  # margin over the competing ads
+    gamma: float = bounded(0.5, ">= 0")  # preservation of the original ad
+    margin: float = bounded(0.05, ">= 0")
+    batch_size: int = bounded(64, ">= 1")
     device: str = "cpu"
 
 

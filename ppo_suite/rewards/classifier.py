@@ -11,7 +11,7 @@ import functools
 import torch
 
 from ppo_suite.errors import ConfigError
-from ppo_suite.models import resolve_device
+from ppo_suite.models import _from_pretrained, resolve_device
 
 
 @functools.lru_cache(maxsize=4)
@@ -19,14 +19,8 @@ def load_classifier(name_or_path: str, device: str, setting: str):
     """(tokenizer, model in eval mode); `setting` is the config key named when loading fails."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForSequenceClassification.from_pretrained(name_or_path)
-    except (OSError, ValueError) as err:  # unknown ids, missing files, no network
-        raise ConfigError(
-            f"{setting}={name_or_path!r}: could not load a sequence classifier ({err}). A hub id needs network "
-            "access or a copy in the Hugging Face cache; a local path must hold a saved model and tokenizer."
-        ) from err
+    model = _from_pretrained(AutoModelForSequenceClassification, name_or_path, "sequence classifier", key=setting)
+    tokenizer = _from_pretrained(AutoTokenizer, name_or_path, "tokenizer", key=setting)
     if tokenizer.pad_token is None:  # decoder reward models often ship without one; batching needs it
         tokenizer.pad_token = tokenizer.eos_token
     if model.config.pad_token_id is None:  # decoder heads find each row's last token through it

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ppo_suite.config import bounded
+
 
 @dataclass
 class LengthSettings:
-    min_words: int = 8
-    max_words: int = 40
-    tolerance: float = 1.0  # words outside the range at which the penalty reaches -1
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.min_words <= self.max_words:
-            raise ValueError(f"need 0 <= min_words <= max_words, got {self.min_words} and {self.max_words}")
-        if self.tolerance <= 0:
-            raise ValueError(f"tolerance must be positive, got {self.tolerance}")
+    min_words: int = bounded(8, "[0, max_words]")
+    max_words: int = bounded(40, ">= 0")
+    tolerance: float = bounded(1.0, "> 0")  # words outside the range at which the penalty reaches -1
 
 
 class Length:

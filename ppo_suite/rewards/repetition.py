@@ -15,16 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ppo_suite.config import bounded
+
 _WORD = re.compile(r"\w+")
 
 
 @dataclass
 class RepetitionSettings:
-    ngram: int = 1  # 1 = repeated words; 2 or 3 catch looping phrases but forgive a repeated "the"
-
-    def __post_init__(self) -> None:
-        if self.ngram < 1:
-            raise ValueError(f"ngram must be at least 1, got {self.ngram}")
+    ngram: int = bounded(1, ">= 1")  # 1 = repeated words; 2 or 3 catch looping phrases but forgive a repeated "the"
 
 
 def repetition_penalty(text: str, n: int = 1) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ppo_suite.config import bounded
 from ppo_suite.embedded_reward_model import EmbeddedRewardModelSpec, ensure_embedded_reward_model
 from ppo_suite.errors import ConfigError
 from ppo_suite.rewards.classifier import SequenceClassifier
@@ -29,9 +30,9 @@ class RewardModelSettings:
     model: Optional[str] = None  # hub id or local path; null = the embedded reward model built from data/
     embedded: EmbeddedRewardModelSpec = field(default_factory=EmbeddedRewardModelSpec)  # used when model is null
     chat_template: bool = False  # encode (prompt, completion) as a user and an assistant turn
-    score_index: int = 0  # which output logit is the reward
-    batch_size: int = 16
-    max_length: int = 512  # tokens per pair (fewer if the model has fewer positions), the end kept
+    score_index: int = bounded(0, ">= 0")  # which output logit is the reward
+    batch_size: int = bounded(16, ">= 1")
+    max_length: int = bounded(512, ">= 1")  # tokens per pair (fewer if the model has fewer positions), the end kept
     device: str = "cpu"  # cpu | cuda | cuda:N | auto
 
 

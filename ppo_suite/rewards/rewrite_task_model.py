@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ppo_suite.config import EmbeddedModelConfig
+from ppo_suite.config import EmbeddedModelConfig, bounded
 from ppo_suite.embedded_model import resolve_path
 from ppo_suite.metrics import METRICS, score_answer
 from ppo_suite.rewards.answer_cache import AnswerCache
@@ -42,7 +42,7 @@ class RewriteTaskModelSettings:
     model: str = ""  # hf: hub id or local dir ("" = the `embedded` model) | openai: the served model's name
     embedded: Optional[EmbeddedModelConfig] = None  # hf with model "": build this tiny model locally
     prompt_template: str = "{instruction}\n{input}\nAnswer:"  # what the task model reads
-    max_new_tokens: int = 16  # the answer's budget; only its first line is scored
+    max_new_tokens: int = bounded(16, ">= 1")  # the answer's budget; only its first line is scored
     metric: str = "auto"  # auto: by each record's task (metric_by_task) | f1 | exact_match | numeric_match | bleu
     metric_by_task: dict[str, str] = field(
         default_factory=lambda: {"math": "numeric_match", "qa": "f1", "classification": "exact_match"}
@@ -53,15 +53,17 @@ class RewriteTaskModelSettings:
     # hf backend
     device: str = "cpu"  # cpu | cuda | cuda:N | auto
     dtype: str = "float32"  # float32 | bfloat16 | float16
-    batch_size: int = 32  # prompts per generate call
+    batch_size: int = bounded(32, ">= 1")  # prompts per generate call
     # openai backend
     base_url: str = "http://127.0.0.1:8000/v1"  # vLLM / transformers serve: :8000/v1, Ollama: :11434/v1
     api: str = "completions"  # completions: raw prompt (base models) | chat: one user message (instruct models)
     api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the key; local servers need none
-    concurrency: int = 8  # requests in flight at once
-    timeout_s: float = 60.0  # per request
-    max_retries: int = 3  # after the first attempt, on connection errors, timeouts, 429, 5xx, malformed answers
-    backoff_s: float = 1.0  # wait before retry n: backoff_s * 2**(n-1)
+    concurrency: int = bounded(8, ">= 1")  # requests in flight at once
+    # A server that is down fails a batch within seconds; one that hangs, within batch_timeout_s.
+    timeout_s: float = bounded(30.0, "> 0")  # per request
+    max_retries: int = bounded(2, ">= 0")  # after the first attempt, on connection errors, timeouts, 429, 5xx, malformed answers
+    backoff_s: float = bounded(1.0, ">= 0")  # wait before retry n: backoff_s * 2**(n-1)
+    batch_timeout_s: float = bounded(180.0, "> 0")  # one batch's requests and retries in all; then the rest have failed
 
     def __post_init__(self) -> None:
         for key, value, valid in (("backend", self.backend, BACKENDS), ("api", self.api, APIS),
@@ -101,7 +103,7 @@ class RewriteTaskModel:
 
             self.task_model = OpenAITaskModel(
                 s.base_url, s.model, s.api, os.environ.get(s.api_key_env) or "EMPTY", s.max_new_tokens,
-                s.concurrency, s.timeout_s, s.max_retries, s.backoff_s,
+                s.concurrency, s.timeout_s, s.max_retries, s.backoff_s, s.batch_timeout_s,
             )
         self.cache = AnswerCache(resolve_path(s.cache_file) if s.cache_file else None)
         # Everything that changes an answer besides the instruction and the input.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ppo_suite.config import bounded
 from ppo_suite.rewards.classifier import SequenceClassifier
 
 BACKENDS = ("vader", "classifier")
@@ -35,8 +36,8 @@ class SentimentSettings:
     model: str = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"  # classifier: hub id or path
     positive_label: str = "POSITIVE"  # classifier: the label whose probability is the score
     include_prompt: bool = False  # score prompt + completion instead of the completion alone
-    batch_size: int = 32  # classifier
-    max_length: int = 512  # classifier: tokens per text, the end kept
+    batch_size: int = bounded(32, ">= 1")  # classifier
+    max_length: int = bounded(512, ">= 1")  # classifier: tokens per text, the end kept
     device: str = "cpu"  # classifier: cpu | cuda | cuda:N | auto
 
     def __post_init__(self) -> None:

@@ -82,7 +82,7 @@ def load_hf_task_model(
     from transformers import AutoModelForCausalLM
 
     from ppo_suite.config import ModelConfig
-    from ppo_suite.models import DTYPES, load_tokenizer, model_source, resolve_device
+    from ppo_suite.models import DTYPES, _from_pretrained, load_tokenizer, model_source, resolve_device
 
     if not model and embedded is None:
         raise ConfigError(f"{key}.model is empty and {key}.embedded is not set: name a hub id or a local model dir")
@@ -91,13 +91,7 @@ def load_hf_task_model(
     model_cfg = ModelConfig(name_or_path=model, embedded=None if model else embedded)
     source = model_source(model_cfg)
     device = resolve_device(device_name)
-    try:
-        lm = AutoModelForCausalLM.from_pretrained(source, dtype=DTYPES[dtype_name]).to(device)
-    except (OSError, ValueError) as err:
-        raise ConfigError(
-            f"{key}.model={source!r}: could not load the task model ({err}). A hub id needs network access or a "
-            "copy in the Hugging Face cache; a local path must hold a saved model (config.json and weights)."
-        ) from err
+    lm = _from_pretrained(AutoModelForCausalLM, source, "task model", key=f"{key}.model", dtype=DTYPES[dtype_name]).to(device)
     tokenizer = load_tokenizer(source, model_cfg)
     return HFTaskModel(lm, tokenizer, device, max_new_tokens, batch_size, identity=f"hf:{source}")
 
@@ -112,17 +106,19 @@ class OpenAITaskModel:
     `api="completions"` sends the raw prompt (base models); `api="chat"` sends it as one user message
     (instruct models, which need a chat template on the server). Connection errors, timeouts, rate
     limits, 5xx answers and malformed answers are retried with exponential backoff; other 4xx answers
-    (wrong model name, bad request, bad key) will not improve with retries and fail at once.
+    (wrong model name, bad request, bad key) will not improve with retries and fail at once. A batch
+    gets `batch_timeout_s` in all, retries included: a prompt still unanswered then has failed.
     """
 
     def __init__(
         self, base_url: str, model: str, api: str, api_key: str, max_new_tokens: int, concurrency: int,
-        timeout_s: float, max_retries: int, backoff_s: float,
+        timeout_s: float, max_retries: int, backoff_s: float, batch_timeout_s: float,
     ):
         import openai
 
         # The client's own retries are off: ours log each attempt and wrap the last error with the server's name.
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+        # Its timeout is given per request, what is left of the batch's time capping it.
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
         self.retryable = (
             openai.APIConnectionError,  # includes APITimeoutError
             openai.RateLimitError,
@@ -131,28 +127,33 @@ class OpenAITaskModel:
         )
         self.base_url, self.model, self.api = base_url, model, api
         self.max_new_tokens, self.concurrency = max_new_tokens, concurrency
-        self.max_retries, self.backoff_s = max_retries, backoff_s
+        self.timeout_s, self.max_retries, self.backoff_s, self.batch_timeout_s = timeout_s, max_retries, backoff_s, batch_timeout_s
         self.identity = f"openai:{base_url}:{model}:{api}"
 
     def answer(self, prompts: list[str]) -> list[str]:
+        deadline = time.monotonic() + self.batch_timeout_s
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            outcomes = list(pool.map(self._answer_or_error, prompts))
+            outcomes = list(pool.map(lambda prompt: self._answer_or_error(prompt, deadline), prompts))
         failures = [o for o in outcomes if isinstance(o, Exception)]
         if failures:
             partial = [None if isinstance(o, Exception) else o for o in outcomes]
             raise TaskModelError(
                 f"task model {self.model!r} at {self.base_url}: {len(failures)} of {len(prompts)} requests failed "
-                f"after {self.max_retries + 1} attempts each; first error: {type(failures[0]).__name__}: {failures[0]}. "
+                f"after {self.max_retries + 1} attempts each at most, within the batch's {self.batch_timeout_s:g} s; "
+                f"first error: {type(failures[0]).__name__}: {failures[0]}. "
                 "Is the server running and serving that model name?",
                 partial,
             )
         return outcomes
 
-    def _answer_or_error(self, prompt: str) -> str | Exception:
+    def _answer_or_error(self, prompt: str, deadline: float) -> str | Exception:
         attempt = 0
         while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return TimeoutError(f"unanswered when the batch's {self.batch_timeout_s:g} s (batch_timeout_s) ran out")
             try:
-                return self._request(prompt)
+                return self._request(prompt, timeout=min(self.timeout_s, remaining))
             except self.retryable as err:
                 if attempt == self.max_retries:
                     return err
@@ -164,8 +165,8 @@ class OpenAITaskModel:
             except Exception as err:  # noqa: BLE001 - a 4xx, or anything unexpected: retrying will not help
                 return err
 
-    def _request(self, prompt: str) -> str:
-        common = dict(model=self.model, max_tokens=self.max_new_tokens, temperature=0.0)
+    def _request(self, prompt: str, timeout: float) -> str:
+        common = dict(model=self.model, max_tokens=self.max_new_tokens, temperature=0.0, timeout=timeout)
         try:
             if self.api == "chat":
                 response = self.client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **common)
