@@ -70,8 +70,8 @@ def test_parquet_rows_load_like_jsonl_rows(tmp_path):
     [
         ('{"instruction": "Add.", "input": "1 + 1" "output": "2"}', r"mine\.jsonl:2: malformed JSON line"),
         ('["Add.", "1 + 1", "2"]', r"mine\.jsonl:2: expected a JSON object, got list"),
-        ('{"instruction": "Add.", "input": "1 + 1"}', r"mine\.jsonl:2: missing field\(s\) \['output'\]"),
-        ('{"instruction": "Add.", "input": "1 + 1", "output": null}', r"mine\.jsonl:2: 'output' must be a non-empty string"),
+        ('{"instruction": "Add.", "input": "1 + 1"}', r"mine\.jsonl:2: missing or null field\(s\) \['output'\]"),
+        ('{"instruction": "Add.", "input": "1 + 1", "output": null}', r"mine\.jsonl:2: missing or null field\(s\) \['output'\]"),
         ('{"instruction": " ", "input": "1 + 1", "output": "2"}', r"mine\.jsonl:2: 'instruction' must be a non-empty"),
         ('{"instruction": "Add.", "input": "1 + 1", "output": "2", "task": 3}', r"mine\.jsonl:2: 'task' must be"),
         ('{"instruction": "Add.", "input": "1", "output": "2", "template": "{query}"}', r"mine\.jsonl:2: 'template' '\{query\}' cannot be filled"),
@@ -89,7 +89,7 @@ def test_bad_parquet_row_and_unknown_format_are_named(tmp_path):
 
     pq.write_table(pa.Table.from_pylist([{"instruction": "Add.", "input": "1 + 1", "output": "2"},
                                          {"instruction": "Add.", "input": None, "output": "3"}]), tmp_path / "t.parquet")
-    with pytest.raises(DataError, match=r"t\.parquet: row 1: 'input' must be a non-empty string, got None"):
+    with pytest.raises(DataError, match=r"t\.parquet: row 1: missing or null field\(s\) \['input'\]"):
         load_task(prewrite_config(f"task.train_file={tmp_path / 't.parquet'}"))
     (tmp_path / "t.csv").write_text("instruction,input,output\n")
     with pytest.raises(DataError, match=r"t\.csv: expected a \.jsonl or \.parquet file"):

@@ -40,7 +40,7 @@ def test_unknown_ad_id_and_missing_field_are_named(ads_copy):
     with pytest.raises(DataError, match=r"train_ppo\.json: record 0: ad_id 'NOPE'"):
         load_task(make_config("+experiment=ads", f"task.data_dir={ads_copy}").task)
     (ads_copy / "train_ppo.json").write_text(json.dumps([{"ad_id": "A0001"}]))
-    with pytest.raises(DataError, match=r"record 0: missing field\(s\) \['query'\]"):
+    with pytest.raises(DataError, match=r"record 0: missing or null field\(s\) \['query'\]"):
         load_task(make_config("+experiment=ads", f"task.data_dir={ads_copy}").task)
 
 

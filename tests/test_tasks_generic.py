@@ -89,7 +89,7 @@ def test_a_users_own_alpaca_file(tmp_path):
     "lines, message",
     [
         (['{"instruction": "a", "input": "", "output": "b"}', "", '{"instruction": "c", oops}'], r"train\.jsonl:3: malformed JSON"),
-        (['{"instruction": "a", "input": ""}'], r"train\.jsonl:1: missing field\(s\) \['output'\]"),
+        (['{"instruction": "a", "input": ""}'], r"train\.jsonl:1: missing or null field\(s\) \['output'\]"),
         (['["not", "an", "object"]'], r"train\.jsonl:1: expected a JSON object"),
     ],
 )

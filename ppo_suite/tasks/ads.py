@@ -14,26 +14,35 @@ ad-similarity reward scores against).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ppo_suite.config import AdsTaskConfig
 from ppo_suite.embedded_model import resolve_path
 from ppo_suite.errors import DataError
 from ppo_suite.tasks import TaskData, render_prompt
-from ppo_suite.tasks.io import read_json, require
+from ppo_suite.tasks.io import nonempty, read_json, require
 
 
 def ad_text(ad: dict) -> str:
     return f"{ad['title'].rstrip('.')}. {ad['description']}"
 
 
+def read_object(path: Path, what: str) -> dict:
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object mapping {what}, got a {type(data).__name__}")
+    return data
+
+
 def load(cfg: AdsTaskConfig) -> TaskData:
     root = resolve_path(cfg.data_dir)
     ads_path = root / cfg.ads_file
-    ads = read_json(ads_path)
+    ads = read_object(ads_path, "ad ids to ads")
     for ad_id, ad in ads.items():
         require(ad, ["title", "description"], f"{ads_path}: ad {ad_id!r}")
-    domains = read_json(root / cfg.domains_file)
-    rankings = read_json(root / cfg.rankings_file)
-    responses = read_json(root / cfg.responses_file)
+    domains = read_object(root / cfg.domains_file, "ad ids to domains")
+    rankings = read_object(root / cfg.rankings_file, "queries to ranked ad ids")
+    responses = read_object(root / cfg.responses_file, "queries to responses")
 
     def records(filename: str) -> list[dict]:
         path = root / filename
@@ -41,7 +50,7 @@ def load(cfg: AdsTaskConfig) -> TaskData:
         if not isinstance(rows, list):
             raise DataError(f"{path}: expected a JSON list of {{'query', 'ad_id'}} records")
         out = []
-        for i, row in enumerate(rows):
+        for i, row in enumerate(nonempty(rows, path)):
             where = f"{path}: record {i}"
             require(row, ["query", "ad_id"], where)
             query, ad_id = row["query"], row["ad_id"]
