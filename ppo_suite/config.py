@@ -11,6 +11,7 @@ against the reward's own schema by `ppo_suite.rewards.parse_rewards`, which `val
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import operator
 import typing
@@ -288,10 +289,9 @@ def check_schema(node: DictConfig, schema: type, key: str) -> None:
     types = typing.get_type_hints(schema)
     for name in node:
         if name not in fields:
-            raise ConfigError(
-                f"{_join(key, name)} is not a setting (a `+` override adds any key, so check its spelling); "
-                f"the keys of {key or 'the top level'} are {sorted(fields)}"
-            )
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f"did you mean {_join(key, close[0])}?" if close else f"the keys of {key or 'the top level'} are {sorted(fields)}"
+            raise ConfigError(f"{_join(key, name)} is not a setting: {hint} (a `+` override adds any key, so check its spelling)")
     for name, f in fields.items():
         full_key = _join(key, name)
         if name not in node or OmegaConf.is_missing(node, name):
