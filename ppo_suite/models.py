@@ -32,12 +32,33 @@ def resolve_device(name: str) -> torch.device:
 
 
 def model_source(model_cfg: ModelConfig) -> str:
-    """The `from_pretrained` argument: a hub id, a local directory, or the built embedded model."""
+    """The `from_pretrained` argument: a hub id, a local directory, the converted GGUF model or the built
+    embedded one."""
+    if model_cfg.gguf is not None:
+        from ppo_suite.gguf_model import ensure_converted
+
+        return str(ensure_converted(model_cfg.gguf.package, model_cfg.gguf.file))
     if model_cfg.embedded is not None:
         return str(ensure_embedded_model(model_cfg.embedded))
     if not model_cfg.name_or_path:
-        raise ConfigError("model.name_or_path is empty and model.embedded is not set; pick a model=<option>")
+        raise ConfigError("model.name_or_path is empty and neither model.gguf nor model.embedded is set; pick a model=<option>")
     return model_cfg.name_or_path
+
+
+AUTOCAST_MODES = ("auto", "off", "bfloat16", "float16")
+
+
+def autocast_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The dtype forward passes run in under torch.autocast, or None for none (`hardware.autocast`)."""
+    if mode not in AUTOCAST_MODES:
+        raise ConfigError(f"hardware.autocast={mode!r} is not one of {AUTOCAST_MODES}")
+    if mode == "auto":
+        fast_bf16 = (
+            torch.cuda.is_bf16_supported() if device.type == "cuda"
+            else torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        )
+        return torch.bfloat16 if fast_bf16 else None
+    return None if mode == "off" else DTYPES[mode]
 
 
 def _from_pretrained(loader, source: str, what: str, key: str = "model.name_or_path", **kwargs):
@@ -88,9 +109,10 @@ def load_tokenizer(source: str, model_cfg: ModelConfig):
 class Policy(nn.Module):
     """A causal LM with a scalar value head on its trunk, and a switch to its reference policy."""
 
-    def __init__(self, lm: nn.Module, ref_lm: nn.Module | None = None) -> None:
+    def __init__(self, lm: nn.Module, ref_lm: nn.Module | None = None, compute_dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.lm = lm
+        self.compute_dtype = compute_dtype  # autocast dtype of every forward pass; None = the weights' own
         hidden_size = self.causal_lm.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden_size, 1)
         nn.init.zeros_(self.value_head.weight)
@@ -108,6 +130,12 @@ class Policy(nn.Module):
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
+
+    def autocast(self):
+        """The context forward passes run in: autocast to `compute_dtype`, or nothing."""
+        if self.compute_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.value_head.weight.device.type, dtype=self.compute_dtype)
 
     @contextlib.contextmanager
     def reference(self):
@@ -144,7 +172,9 @@ class Policy(nn.Module):
                     deltas = [module.get_delta_weight(a) for a in module.active_adapters if a in module.lora_A]
                     if deltas:
                         originals.append((weight, weight.data))
-                        weight.data = (weight.data + sum(deltas)).to(weight.dtype)
+                        # In the autocast dtype already: autocast would otherwise cast every weight at every
+                        # decoding step (it caches casts only of weights that require grad).
+                        weight.data = (weight.data + sum(deltas)).to(self.compute_dtype or weight.dtype)
         try:
             with self.lm.disable_adapter():  # the adapter's contribution is in the swapped-in weights
                 yield
@@ -168,13 +198,14 @@ class Policy(nn.Module):
         """
         lm = self.ref_lm if self._use_ref else self.causal_lm
         position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)
-        hidden = lm.base_model(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
-        ).last_hidden_state
-        # The state before response token t sits at position prompt_length + t - 1.
-        return self.heads(
-            hidden[:, prompt_length - 1 : -1], input_ids[:, prompt_length:], temperature, with_values, with_entropy
-        )
+        with self.autocast():
+            hidden = lm.base_model(
+                input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+            ).last_hidden_state
+            # The state before response token t sits at position prompt_length + t - 1.
+            return self.heads(
+                hidden[:, prompt_length - 1 : -1], input_ids[:, prompt_length:], temperature, with_values, with_entropy
+            )
 
     def heads(
         self,
@@ -190,7 +221,7 @@ class Policy(nn.Module):
         """
         lm = self.ref_lm if self._use_ref else self.causal_lm
         logits = lm.get_output_embeddings()(hidden).float() / temperature
-        log_p = torch.log_softmax(logits, dim=-1)  # (B, T, V), shared by the log-probs and the entropy
+        log_p = torch.log_softmax(logits, dim=-1)  # (B, T, V) in fp32, shared by the log-probs and the entropy
         out = {"logprobs": log_p.gather(-1, response.unsqueeze(-1)).squeeze(-1)}
         if with_values:
             out["values"] = self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
@@ -300,6 +331,6 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
         lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if model_cfg.finetune == "lora":
             lm.enable_input_require_grads()
-    policy = Policy(lm, ref_lm)
+    policy = Policy(lm, ref_lm, autocast_dtype(hardware.autocast, device))
     policy.value_head.to(device)
     return policy

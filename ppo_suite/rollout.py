@@ -1,4 +1,5 @@
-"""Sampling responses from the policy: batched, left-padded prompts, KV cache, stop at EOS.
+"""Sampling responses from the policy: batched, left-padded prompts (in the model's chat template where it has
+one), KV cache, stop at the end-of-turn token or a stop string.
 
 The policy's log-probs and values of the sampled tokens come with the rollout, from the trunk's hidden
 states at each decoding step (as TRL and CleanRL take them from generation), so they cost no second
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ppo_suite.chat import PromptFormat, stop_token_ids
 from ppo_suite.config import GenerationSettings
 
 
@@ -19,7 +21,8 @@ class Rollout:
     input_ids: torch.Tensor  # (B, P + T): left-padded prompts, then responses right-padded after EOS
     attention_mask: torch.Tensor  # (B, P + T)
     prompt_length: int  # P
-    response_mask: torch.Tensor  # (B, T) float: 1 on response tokens up to and including the first EOS
+    response_mask: torch.Tensor  # (B, T) float: 1 on response tokens up to and including the first stop token
+    finished: torch.Tensor  # (B,) bool: the response ended with a stop token (not cut at max_new_tokens)
     completions: list[str]
     logprobs: torch.Tensor  # (B, T) the policy's log-probs of the response tokens when they were sampled
     values: torch.Tensor  # (B, T) the value head's estimates at the same positions
@@ -29,14 +32,20 @@ class Rollout:
         return self.input_ids[:, self.prompt_length :]
 
 
-def response_mask_after_eos(responses: torch.Tensor, eos_token_id: int) -> torch.Tensor:
-    """1 up to and including each row's first EOS, 0 after it (whatever padding follows)."""
-    is_eos = responses == eos_token_id
-    after_first_eos = (is_eos.long().cumsum(1) - is_eos.long()) > 0
-    return (~after_first_eos).float()
+def response_mask_after_eos(responses: torch.Tensor, stop_ids: list[int]) -> torch.Tensor:
+    """1 up to and including each row's first stop token, 0 after it (whatever padding follows)."""
+    is_stop = torch.isin(responses, torch.tensor(stop_ids, device=responses.device)).long()
+    after_first_stop = (is_stop.cumsum(1) - is_stop) > 0
+    return (~after_first_stop).float()
 
 
-def generation_config(gen: GenerationSettings, tokenizer):
+def cut_at_stop_strings(text: str, stop_strings: list[str]) -> str:
+    """The completion up to the first stop string (which generation included and stopped after)."""
+    cuts = [text.index(s) for s in stop_strings if s in text]
+    return text[: min(cuts)] if cuts else text
+
+
+def generation_config(gen: GenerationSettings, tokenizer, stop_ids: list[int]):
     """The sampling settings of `gen` as a transformers GenerationConfig."""
     from transformers import GenerationConfig
 
@@ -48,18 +57,29 @@ def generation_config(gen: GenerationSettings, tokenizer):
         max_new_tokens=gen.max_new_tokens,
         min_new_tokens=gen.min_new_tokens,
         pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
+        eos_token_id=stop_ids,
+        stop_strings=list(gen.stop_strings) or None,
         use_cache=True,
     )
 
 
 @torch.no_grad()
 def generate(
-    policy, tokenizer, prompts: list[str], gen: GenerationSettings, max_prompt_tokens: int, device: torch.device
+    policy,
+    tokenizer,
+    prompts: list[str],
+    gen: GenerationSettings,
+    max_prompt_tokens: int,
+    device: torch.device,
+    prompt_format: PromptFormat = PromptFormat(use_chat=False),
 ) -> Rollout:
     encoded = tokenizer(
-        prompts, return_tensors="pt", padding=True, truncation=True, max_length=max_prompt_tokens
+        prompt_format.render(tokenizer, prompts), return_tensors="pt", padding=True, truncation=True,
+        max_length=max_prompt_tokens, add_special_tokens=prompt_format.add_special_tokens,
     ).to(device)
+    # A finished row is padded to the end of the batch; padding never belongs to a response, so it ends one too.
+    stop_ids = stop_token_ids(tokenizer, policy.causal_lm.generation_config)
+    ends = sorted({*stop_ids, tokenizer.pad_token_id})
     # Each decoding step's trunk output ends with the state that predicts the next token: (B, 1, H).
     states = []
     hook = policy.causal_lm.base_model.register_forward_hook(
@@ -68,22 +88,30 @@ def generate(
     was_training = policy.training
     policy.eval()
     try:
-        with policy.merged_adapter():
-            output = policy.lm.generate(**encoded, generation_config=generation_config(gen, tokenizer))
+        with policy.merged_adapter(), policy.autocast():
+            output = policy.lm.generate(
+                **encoded, generation_config=generation_config(gen, tokenizer, stop_ids), tokenizer=tokenizer
+            )
     finally:
         hook.remove()
         policy.train(was_training)
     prompt_length = encoded["input_ids"].shape[1]
     responses = output[:, prompt_length:]
-    response_mask = response_mask_after_eos(responses, tokenizer.eos_token_id)
+    response_mask = response_mask_after_eos(responses, ends)
     keep = responses * response_mask.long() + tokenizer.pad_token_id * (1 - response_mask.long())
-    completions = tokenizer.batch_decode(keep, skip_special_tokens=True)
-    scored = policy.heads(torch.cat(states, dim=1), keep, gen.temperature)
+    texts = tokenizer.batch_decode(keep, skip_special_tokens=True)
+    stopped_by_string = [any(s in t for s in gen.stop_strings) for t in texts]
+    finished = torch.isin(responses, torch.tensor(ends, device=responses.device)).any(1).cpu()
+    finished |= torch.tensor(stopped_by_string, dtype=torch.bool)
+    completions = [cut_at_stop_strings(t, list(gen.stop_strings)) for t in texts]
+    with policy.autocast():
+        scored = policy.heads(torch.cat(states, dim=1), keep, gen.temperature)
     return Rollout(
         input_ids=torch.cat([encoded["input_ids"], keep], dim=1),
         attention_mask=torch.cat([encoded["attention_mask"], response_mask.long()], dim=1),
         prompt_length=prompt_length,
         response_mask=response_mask,
+        finished=finished,
         completions=[c.strip() for c in completions],
         logprobs=scored["logprobs"],
         values=scored["values"],

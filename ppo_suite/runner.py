@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from ppo_suite import ppo_math as pm
+from ppo_suite.chat import PromptFormat, prompt_format
 from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from ppo_suite.config import validate
 from ppo_suite.errors import ConfigError, PPOSuiteError
@@ -113,6 +114,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     kl_fn = pm.kl_estimator(cfg.ppo.kl_estimator)
     reward_specs = parse_rewards(cfg.reward)
     task = load_task(cfg.task)
+    baseline = cfg.eval.baseline_column
+    if baseline and task.eval and baseline not in task.eval[0]:
+        raise ConfigError(f"eval.baseline_column={baseline!r} is not a column of the held-out records: {sorted(task.eval[0])}")
     device = resolve_device(cfg.hardware.device)
     if cfg.hardware.num_threads:
         torch.set_num_threads(cfg.hardware.num_threads)
@@ -121,7 +125,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     source = model_source(cfg.model)
     tokenizer = load_tokenizer(source, cfg.model)
     tokenizer.truncation_side = "left"  # keep the end of an over-long prompt, where the answer starts
-    _warn_about_long_prompts(tokenizer, task.train + task.eval, cfg.task.max_prompt_tokens)
+    fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
+    _warn_about_long_prompts(tokenizer, fmt, task.train + task.eval, cfg.task.max_prompt_tokens)
     torch.manual_seed(cfg.seed)  # the value head's and adapter's initial weights
     policy = load_policy(source, cfg.model, cfg.hardware, device)
     rewards = [spec.build() for spec in reward_specs]
@@ -159,7 +164,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
 
     eval_records = task.eval[: cfg.eval.num_prompts]
     if initial_eval is None and eval_records:
-        initial_eval = evaluate(policy, tokenizer, rewards, eval_records, cfg, device)
+        initial_eval = evaluate(policy, tokenizer, fmt, rewards, eval_records, cfg, device)
         tracker.log({f"eval/{k}": v for k, v in initial_eval["metrics"].items()}, step=0)
 
     progress = tqdm(range(start_step, ppo.steps), initial=start_step, total=ppo.steps, desc="ppo", unit="step")
@@ -169,17 +174,23 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         batch = draw_batch(task.train, sizes.prompts, ppo.samples_per_prompt)
 
         # 1. Rollout, with the policy's log-probs and values of it.
-        rollout = generate(policy, tokenizer, [r["prompt"] for r in batch], cfg.generation, cfg.task.max_prompt_tokens, device)
+        prompts = [r["prompt"] for r in batch]
+        rollout = generate(policy, tokenizer, prompts, cfg.generation, cfg.task.max_prompt_tokens, device, fmt)
         t_generated = clock(device)
 
-        # 2. Score.
-        _, scores, reward_stats = score(rewards, [r["prompt"] for r in batch], rollout.completions, columns_of(batch))
+        # 2. Score; a response cut at max_new_tokens may pay a penalty.
+        _, scores, reward_stats = score(rewards, prompts, rollout.completions, columns_of(batch))
+        if ppo.missing_eos_penalty:
+            scores = scores - ppo.missing_eos_penalty * (~rollout.finished).float()
         scores = _shape_scores(scores, ppo, score_moments).to(device)
         t_scored = clock(device)
 
-        # 3. The reference's log-probs of the rollout: one pass, adapter off.
+        # 3. The reference's log-probs of the rollout: one pass, adapter off. The policy's own come from sampling,
+        # or from a forward pass like the training one when ppo.recompute_logprobs is set.
         mask = rollout.response_mask.to(device)
         old = {"logprobs": rollout.logprobs, "values": rollout.values}
+        if ppo.recompute_logprobs:
+            old = _forward_no_grad(policy, rollout, sizes.micro_batch, cfg.generation.temperature, with_values=True)
         ref_logprobs = _reference_logprobs(policy, rollout, sizes.micro_batch, cfg.generation.temperature)
         t_forward = clock(device)
 
@@ -209,6 +220,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
             "ppo/returns/mean": pm.masked_mean(returns, mask).item(),
             "ppo/lr": scheduler.get_last_lr()[0],
             "response/length_mean": mask.sum(1).mean().item(),
+            "response/finished_frac": rollout.finished.float().mean().item(),
             "time/generate": t_generated - t_start,
             "time/reward": t_scored - t_generated,
             "time/forward": t_forward - t_scored,
@@ -226,7 +238,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
 
     save_checkpoint(run_dir, ppo.steps, policy, optimizer, scheduler, checkpoint_state())
     policy.save(run_dir / "final")
-    summary = _summarise(policy, tokenizer, rewards, eval_records, cfg, device, initial_eval, tracker)
+    summary = _summarise(policy, tokenizer, fmt, rewards, eval_records, cfg, device, initial_eval, tracker)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     tracker.finish()
     return summary
@@ -262,8 +274,9 @@ def _finished_summary(run_dir: Path, cfg: DictConfig) -> dict | None:
     return json.loads(summary.read_text())
 
 
-def _warn_about_long_prompts(tokenizer, records: list[dict], max_tokens: int) -> None:
-    lengths = [len(ids) for ids in tokenizer([r["prompt"] for r in records])["input_ids"]]
+def _warn_about_long_prompts(tokenizer, fmt: PromptFormat, records: list[dict], max_tokens: int) -> None:
+    texts = fmt.render(tokenizer, [r["prompt"] for r in records])
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=fmt.add_special_tokens)["input_ids"]]
     too_long = [n for n in lengths if n > max_tokens]
     if too_long:
         log.warning(
@@ -293,15 +306,20 @@ def clock(device: torch.device) -> float:
 
 
 @torch.no_grad()
-def _reference_logprobs(policy, rollout: Rollout, micro_batch: int, temperature: float) -> torch.Tensor:
-    """(B, T) log-probs of the rollout's responses under the reference policy, in micro-batches."""
+def _forward_no_grad(policy, rollout: Rollout, micro_batch: int, temperature: float, with_values: bool) -> dict:
+    """(B, T) log-probs (and values) of the rollout's responses under the policy as it is, in micro-batches."""
     policy.eval()
     chunks = []
+    for i in range(0, len(rollout.input_ids), micro_batch):
+        ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
+        chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=with_values))
+    return {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
+
+
+def _reference_logprobs(policy, rollout: Rollout, micro_batch: int, temperature: float) -> torch.Tensor:
+    """(B, T) log-probs of the rollout's responses under the reference policy: one pass, adapter off."""
     with policy.reference():
-        for i in range(0, len(rollout.input_ids), micro_batch):
-            ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
-            chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=False)["logprobs"])
-    return torch.cat(chunks)
+        return _forward_no_grad(policy, rollout, micro_batch, temperature, with_values=False)["logprobs"]
 
 
 def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg) -> dict:
@@ -309,6 +327,7 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
     mask = rollout.response_mask.to(advantages.device)
     stats: dict[str, list[torch.Tensor]] = {}  # left on the device and read once at the end, not per micro-batch
     epochs_done = 0
+    mismatch = []  # |ratio - 1| over the first mini-batch, before any update: rollout vs training numerics
     policy.train()
     for _ in range(ppo.ppo_epochs):
         order = torch.randperm(sizes.batch)
@@ -322,6 +341,9 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
                     rollout.input_ids[micro], rollout.attention_mask[micro], rollout.prompt_length,
                     cfg.generation.temperature, with_entropy=True,
                 )
+                if epochs_done == 0 and start == 0:
+                    ratio = torch.exp(out["logprobs"].detach() - old["logprobs"][micro])
+                    mismatch.append(pm.masked_mean((ratio - 1).abs(), m))
                 pg_loss, pg_stats = pm.policy_loss(out["logprobs"], old["logprobs"][micro], advantages[micro], m, ppo.cliprange)
                 vf_loss, vf_stats = pm.value_loss(out["values"], old["values"][micro], returns[micro], m, ppo.cliprange_value)
                 entropy = pm.masked_mean(out["entropy"], m)
@@ -350,7 +372,10 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
             break
     policy.eval()
     means = torch.stack([torch.stack(values).float().mean() for values in stats.values()]).tolist()
-    return {**dict(zip(stats, means)), "ppo/epochs_completed": float(epochs_done)}
+    return {
+        **dict(zip(stats, means)), "ppo/epochs_completed": float(epochs_done),
+        "ppo/rollout_mismatch": torch.stack(mismatch).mean().item(),
+    }
 
 
 def _sample_rows(batch: list[dict], rollout: Rollout, rewards: list[WeightedReward], n: int) -> list[dict]:
@@ -362,7 +387,7 @@ def _sample_rows(batch: list[dict], rollout: Rollout, rewards: list[WeightedRewa
 
 
 @torch.no_grad()
-def evaluate(policy, tokenizer, rewards, records: list[dict], cfg, device, reference: bool = False) -> dict:
+def evaluate(policy, tokenizer, fmt: PromptFormat, rewards, records: list[dict], cfg, device) -> dict:
     """Mean reward of the policy on held-out prompts, with a fixed sampling seed; and its KL to the reference."""
     torch.manual_seed(cfg.eval.seed)
     records = [r for r in records for _ in range(cfg.eval.samples_per_prompt)]
@@ -371,7 +396,7 @@ def evaluate(policy, tokenizer, rewards, records: list[dict], cfg, device, refer
     for i in range(0, len(records), batch):
         chunk = records[i : i + batch]
         prompts = [r["prompt"] for r in chunk]
-        rollout = generate(policy, tokenizer, prompts, cfg.generation, cfg.task.max_prompt_tokens, device)
+        rollout = generate(policy, tokenizer, prompts, cfg.generation, cfg.task.max_prompt_tokens, device, fmt)
         matrix, total, _ = score(rewards, prompts, rollout.completions, columns_of(chunk))
         mask = rollout.response_mask.to(device)
         ref_logprobs = _reference_logprobs(policy, rollout, cfg.hardware.micro_batch_size, cfg.generation.temperature)
@@ -388,10 +413,10 @@ def evaluate(policy, tokenizer, rewards, records: list[dict], cfg, device, refer
     return {"metrics": metrics, "samples": samples}
 
 
-def _summarise(policy, tokenizer, rewards, eval_records, cfg, device, initial_eval, tracker) -> dict:
+def _summarise(policy, tokenizer, fmt, rewards, eval_records, cfg, device, initial_eval, tracker) -> dict:
     if not eval_records:
         return {}
-    final_eval = evaluate(policy, tokenizer, rewards, eval_records, cfg, device)
+    final_eval = evaluate(policy, tokenizer, fmt, rewards, eval_records, cfg, device)
     tracker.log({f"eval/{k}": v for k, v in final_eval["metrics"].items()}, step=cfg.ppo.steps)
     before, after = initial_eval["metrics"], final_eval["metrics"]
     summary = {
@@ -409,6 +434,11 @@ def _summarise(policy, tokenizer, rewards, eval_records, cfg, device, initial_ev
         f"({summary['reward_gain']:+.4f}) over {len(eval_records) * cfg.eval.samples_per_prompt} samples",
         f"KL to reference on held-out prompts: {after['kl_to_reference']:.4f} nats per response",
     ]
+    if cfg.eval.baseline_column:  # e.g. the unchanged ad scored as its own rewrite: is rewriting better than not?
+        column = cfg.eval.baseline_column
+        _, totals, _ = score(rewards, [r["prompt"] for r in eval_records], [r[column] for r in eval_records], columns_of(eval_records))
+        summary["baseline"] = {"column": column, "reward/total/mean": totals.mean().item()}
+        lines.append(f"the {column} column itself scores {summary['baseline']['reward/total/mean']:.4f}")
     for s in summary["samples"]:
         lines += [f"--- {s['prompt']!r}", f"  before: {s['before']!r}", f"  after:  {s['after']!r}"]
     log.info("summary\n%s", "\n".join(lines))

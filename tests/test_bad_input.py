@@ -54,7 +54,7 @@ from ppo_suite.tasks import load_task
         ("generation.temperature=0", r"generation\.temperature=0\.0 must be > 0"),
         ("generation.top_k=-1", r"generation\.top_k=-1 must be >= 0"),
         ("generation.max_new_tokens=0", r"generation\.max_new_tokens=0 must be >= 1"),
-        ("generation.min_new_tokens=40", r"generation\.min_new_tokens=40 must be in \[0, max_new_tokens=32\]"),
+        ("generation.min_new_tokens=60", r"generation\.min_new_tokens=60 must be in \[0, max_new_tokens=56\]"),
         ("eval.num_prompts=-1", r"eval\.num_prompts=-1 must be >= 0"),
         ("hardware.micro_batch_size=0", r"hardware\.micro_batch_size=0 must be >= 1"),
         ("checkpoint_every=-1", r"checkpoint_every=-1 must be >= 0"),

@@ -29,7 +29,7 @@ def test_every_experiment_composes_and_resolves(experiment):
 def test_every_model_and_hardware_option_composes(model, hardware):
     cfg = make_config("+experiment=ads", f"model={model}", f"hardware={hardware}")
     validate(cfg)
-    assert cfg.model.name_or_path or cfg.model.embedded is not None
+    assert cfg.model.name_or_path or cfg.model.embedded is not None or cfg.model.gguf is not None
 
 
 def test_overrides_reach_the_config():

@@ -1,6 +1,7 @@
 """The bundled SFT demonstrations: rendered as the tasks render their prompts, and never a PPO or held-out prompt."""
 
 import json
+import re
 
 from conftest import ROOT, make_config
 from ppo_suite.tasks import load_task
@@ -14,12 +15,13 @@ def test_ads_demonstrations_are_other_ads_of_the_training_queries():
     data = load_task(make_config("+experiment=ads").task)
     demos = demonstration_prompts(ROOT / "data/ads/sft_ads.jsonl")
     train_queries = {r["query"] for r in data.train}
-    assert demos and {p.split("\n")[0].removeprefix("Query: ") for p in demos} <= train_queries
-    assert set(demos).isdisjoint(r["prompt"] for r in data.train + data.eval)
-    # Same template as the task: re-rendering a demo's query and ad gives the demo's prompt.
     template = make_config("+experiment=ads").task.prompt_template
-    query, ad_text = demos[0].removeprefix("Query: ").split("\nAd: ")
-    assert template.format(query=query, ad_text=ad_text.removesuffix("\nRewritten ad:")) == demos[0]
+    # Same template as the task: each demo is the template around a query and an ad.
+    pattern = re.escape(template).replace(re.escape("{query}"), "(.*)").replace(re.escape("{ad_text}"), "(.*)")
+    parsed = [re.fullmatch(pattern, demo, re.S).groups() for demo in demos]
+    assert demos and {query for query, _ in parsed} <= train_queries
+    assert all(template.format(query=q, ad_text=a) == demo for (q, a), demo in zip(parsed, demos))
+    assert set(demos).isdisjoint(r["prompt"] for r in data.train + data.eval)
 
 
 def test_finqa_demonstrations_are_not_the_ppo_or_held_out_questions():

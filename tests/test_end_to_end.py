@@ -78,3 +78,22 @@ def test_each_experiment_runs_a_few_steps_and_logs_every_reward(tmp_path, experi
     for name in cfg.reward:
         assert step[f"reward/{name}/skipped"] == 0.0 and f"reward/{name}/mean" in step
     assert summary["final"]["reward/total/mean"] == summary["final"]["reward/total/mean"]  # not NaN
+
+
+def test_over_long_prompts_are_counted_in_one_warning(caplog):
+    import logging
+
+    from ppo_suite.chat import PromptFormat
+    from ppo_suite.models import load_tokenizer, model_source
+    from ppo_suite.runner import _warn_about_long_prompts
+
+    cfg = make_config(*TINY_RUN)
+    tokenizer = load_tokenizer(model_source(cfg.model), cfg.model)
+    records = [{"prompt": "cheap flights " * n} for n in (1, 2, 40, 80)]
+    longest = len(tokenizer(records[-1]["prompt"])["input_ids"])
+    with caplog.at_level(logging.WARNING):
+        _warn_about_long_prompts(tokenizer, PromptFormat(use_chat=False), records, max_tokens=20)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"2 of 4 prompts are longer than task.max_prompt_tokens=20 (the longest has {longest} tokens): they are cut "
+        "to their last 20 tokens; raise task.max_prompt_tokens to keep them whole"
+    ]

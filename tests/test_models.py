@@ -10,7 +10,8 @@ from ppo_suite.rollout import generate, response_mask_after_eos
 
 @pytest.fixture(scope="module")
 def tiny():
-    cfg = make_config("+experiment=ads", "model=tiny_test")
+    # fp32 forwards, no autocast: these tests compare log-probs computed two ways to 1e-4
+    cfg = make_config("+experiment=ads", "model=tiny_test", "hardware.autocast=off")
     source = model_source(cfg.model)
     return cfg, source, load_tokenizer(source, cfg.model)
 
@@ -19,7 +20,7 @@ def test_response_mask_keeps_the_first_eos_and_drops_what_follows():
     eos = 2
     responses = torch.tensor([[5, 6, 2, 2, 2], [5, 2, 7, 2, 8], [5, 6, 7, 8, 9]])
     expected = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1]]).float()
-    torch.testing.assert_close(response_mask_after_eos(responses, eos), expected)
+    torch.testing.assert_close(response_mask_after_eos(responses, [eos]), expected)
 
 
 def test_logprobs_match_a_plain_forward_and_the_reference_is_the_base(tiny):

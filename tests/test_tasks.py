@@ -11,12 +11,13 @@ from ppo_suite.tasks import columns_of, load_task
 
 
 def test_ads_task_loads_the_bundled_data():
-    data = load_task(make_config("+experiment=ads").task)
+    task = make_config("+experiment=ads").task
+    data = load_task(task)
     domains = json.loads((ROOT / "data/ads/classified_ads.json").read_text())
     assert len(data.train) >= 100 and len(data.eval) >= 20
     assert {r["query"] for r in data.train}.isdisjoint({r["query"] for r in data.eval})
     for record in data.train[:50]:
-        assert record["prompt"].startswith(f"Query: {record['query']}\nAd: {record['ad_text']}")
+        assert record["prompt"] == task.prompt_template.format(query=record["query"], ad_text=record["ad_text"])
         assert record["ad_text"] not in record["competitors"]
     columns = columns_of(data.train[:3])
     assert set(columns) == {"query", "ad_id", "ad_text", "domain", "competitors", "response"}

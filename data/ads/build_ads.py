@@ -18,6 +18,8 @@ import json
 import random
 from pathlib import Path
 
+import yaml
+
 SEED = 1234
 OUT_DIR = Path(__file__).resolve().parent
 
@@ -1317,6 +1319,10 @@ def make_response(rng, advice, dom_name, top_ad, top_meta):
     return clean(rng.choice(RESPONSE_PATTERNS).format(**slots))
 
 
+# The task's prompt, so that the demonstrations read exactly like the PPO prompts.
+PROMPT_TEMPLATE = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/task/ads.yaml").read_text())["prompt_template"]
+
+
 def main():
     rng = random.Random(SEED)
     ads, classes, meta = build_ads(rng)
@@ -1356,7 +1362,8 @@ def main():
             json.dump(obj, f, indent=1, ensure_ascii=True)
             f.write("\n")
 
-    # SFT demonstrations in TRL's prompt-completion format: the prompt as conf/task/ads.yaml renders it
+    # SFT demonstrations in TRL's prompt-completion format: the prompt as conf/task/ads.yaml renders it (before
+    # the model's chat template, which the trainer applies)
     # and the original ad as the completion (the identity rewrite), for every ad in a training query's
     # ranking that is NOT one of its PPO prompts. The supervised model thus learns to restate the ad it is
     # given rather than to recall the answer to a prompt it has seen, and the PPO prompts stay as new to it
@@ -1371,8 +1378,8 @@ def main():
                     continue
                 ad = ads[ad_id]
                 text = f"{ad['title'].rstrip('.')}. {ad['description']}"
-                prompt = f"Query: {q}\nAd: {text}\nRewritten ad:"
-                f.write(json.dumps({"prompt": prompt, "completion": " " + text}) + "\n")
+                prompt = PROMPT_TEMPLATE.format(query=q, ad_text=text)
+                f.write(json.dumps({"prompt": prompt, "completion": text}) + "\n")
     print(f"ads={len(ads)} queries={len(queries)} train={len(train)} eval={len(evals)}")
 
 

@@ -303,7 +303,7 @@ def _batch(cfg, device):
     encoded = tokenizer(
         prompts, return_tensors="pt", padding=True, truncation=True, max_length=cfg.task.max_prompt_tokens
     ).to(device)
-    return encoded, generation_config(cfg.generation, tokenizer)
+    return encoded, generation_config(cfg.generation, tokenizer, [tokenizer.eos_token_id])
 
 
 def _attention(encoded, sequences: torch.Tensor) -> torch.Tensor:
