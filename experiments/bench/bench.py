@@ -1,6 +1,6 @@
 """`make bench`: the PPO iteration's time and peak memory, against the floor of plain transformers calls.
 
-    python experiments/bench/bench.py                        # tiny and llama_100m, fp32 on the CPU
+    python experiments/bench/bench.py                        # smollm2, tiny_test and llama_100m on the CPU
     python experiments/bench/bench.py --device cuda          # bf16 + SDPA on a GPU
     python experiments/bench/bench.py --device cuda --load-in-4bit --models llama_100m   # QLoRA
     python experiments/bench/bench.py --profile              # also: the top ops of one PPO iteration
@@ -63,7 +63,7 @@ FLOOR_PHASES = ["generate", "forward", "optimize"]
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", default=["tiny", "llama_100m"], help="model config options")
+    parser.add_argument("--models", nargs="+", default=["smollm2", "tiny_test", "llama_100m"], help="model config options")
     parser.add_argument("--warmup", type=int, default=1, help="iterations run first and not counted")
     parser.add_argument("--iterations", type=int, default=3, help="iterations whose medians are reported")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
