@@ -48,9 +48,6 @@ class EmbeddedModelConfig:
     pretrain_batch_size: int = bounded(32, ">= 1")
     pretrain_seq_len: int = bounded(64, ">= 1")
     pretrain_lr: float = bounded(3e-3, "> 0")
-    sft_steps: int = bounded(0, ">= 0")  # then this many steps on the corpus's prompt/completion records, loss on completions
-    sft_batch_size: int = bounded(16, ">= 1")
-    sft_lr: float = bounded(1e-3, "> 0")
     corpus_dir: str = "data"  # relative to the project root unless absolute
     seed: int = 0
 

@@ -45,18 +45,16 @@ def is_held_out(file: Path) -> bool:
 @dataclasses.dataclass
 class Corpus:
     texts: list[str]  # every text, for the tokenizer and the next-token pre-training
-    demonstrations: list[tuple[str, str]]  # (prompt, completion) records, for the supervised phase
 
 
 def read_corpus(corpus_dir: Path) -> Corpus:
     """Every string value of every .json/.jsonl/.txt file under `corpus_dir`, in a stable order.
 
-    A record with `prompt` and `completion` (TRL's SFT format) is one text and also a demonstration,
-    on which the build's supervised phase teaches the model to answer the prompt. Held-out splits
-    (`is_held_out`) are skipped: the initial and final policies are judged on them, so training on them
-    would leak their answers, and teach that each held-out prompt is a whole text, ended by EOS.
+    A record with `prompt` and `completion` (TRL's SFT format) is one text. Held-out splits (`is_held_out`)
+    are skipped: the initial and final policies are judged on them, so training on them would leak their
+    answers.
     """
-    corpus = Corpus(texts=[], demonstrations=[])
+    corpus = Corpus(texts=[])
 
     def collect(value) -> None:
         if isinstance(value, str):
@@ -64,7 +62,6 @@ def read_corpus(corpus_dir: Path) -> Corpus:
                 corpus.texts.append(value.strip())
         elif isinstance(value, dict) and isinstance(value.get("prompt"), str) and isinstance(value.get("completion"), str):
             corpus.texts.append(value["prompt"] + value["completion"])
-            corpus.demonstrations.append((value["prompt"], value["completion"]))
         elif isinstance(value, dict):
             for v in value.values():
                 collect(v)
@@ -199,32 +196,6 @@ def _build(spec: EmbeddedModelConfig, corpus: Corpus, out_dir: Path) -> None:
         return model(input_ids=batch, labels=batch).loss
 
     train_briefly(model, spec.pretrain_steps, spec.pretrain_lr, next_token_loss, "building the embedded model")
-    if corpus.demonstrations and spec.sft_steps:
-        completion_loss = _completion_loss(model, tokenizer, corpus.demonstrations, spec, rng)
-        train_briefly(model, spec.sft_steps, spec.sft_lr, completion_loss, "supervised fine-tuning on data/ demonstrations")
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-
-
-def _completion_loss(model, tokenizer, demonstrations, spec: EmbeddedModelConfig, rng: random.Random):
-    """A step's loss on a random batch of whole demonstrations, counted on the completion tokens only
-    (as TRL's SFTTrainer does with completion_only_loss), so the model learns to answer its prompt
-    rather than to write prompts. Each demonstration is cut to the model's context, keeping its end."""
-    examples = []
-    for prompt, completion in demonstrations:
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        ids = (prompt_ids + completion_ids)[-spec.max_position_embeddings :]
-        labels = ([-100] * len(prompt_ids) + completion_ids)[-spec.max_position_embeddings :]
-        examples.append((ids, labels))
-
-    def loss() -> torch.Tensor:
-        batch = rng.sample(examples, min(spec.sft_batch_size, len(examples)))
-        width = max(len(ids) for ids, _ in batch)
-        input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in batch])
-        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
-        attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-        return model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
-
-    return loss

@@ -149,27 +149,3 @@ def test_the_embedded_corpus_skips_held_out_splits(tmp_path):
     (tmp_path / "task/sft.jsonl").write_text('{"prompt": "Q: two plus two?", "completion": " four"}\n')
     corpus = read_corpus(tmp_path)
     assert corpus.texts == ["Q: two plus two? four", "a training prompt here"]
-    assert corpus.demonstrations == [("Q: two plus two?", " four")]
-
-
-def test_the_supervised_phase_counts_only_completion_tokens():
-    import random
-
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from ppo_suite.config import EmbeddedModelConfig
-    from ppo_suite.embedded_model import _completion_loss, _train_tokenizer
-
-    spec = EmbeddedModelConfig(vocab_size=300, sft_batch_size=2, max_position_embeddings=64)
-    demos = [("Q: two plus two?", " four"), ("Q: the capital of France?", " Paris")]
-    tokenizer = _train_tokenizer(spec, [p + c for p, c in demos])
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                         intermediate_size=32, max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id))
-    seen = []
-    model.register_forward_hook(lambda module, args, kwargs, out: seen.append(kwargs), with_kwargs=True)
-    _completion_loss(model, tokenizer, demos, spec, random.Random(0))()
-    labels, ids, attention = seen[0]["labels"], seen[0]["input_ids"], seen[0]["attention_mask"]
-    for row in range(2):
-        kept = ids[row][labels[row] != -100].tolist()
-        assert tokenizer.decode(kept) in (" four</s>", " Paris</s>")  # the completion and its EOS, no prompt, no padding
-        assert attention[row].sum() == (ids[row] != tokenizer.pad_token_id).sum()
