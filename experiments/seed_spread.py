@@ -31,6 +31,9 @@ def main(sweep_dir: Path, out_prefix: Path) -> None:
             "final": summary["final"]["reward/total/mean"],
             "kl_to_reference": summary["final"]["kl_to_reference"],
             "train_seconds": sum(m.get("time/step", 0.0) for m in metrics),
+            "model": config["model"].get("gguf") or config["model"].get("name_or_path") or "embedded",
+            "autocast": config["hardware"].get("autocast"),
+            "baseline": (summary.get("baseline") or {}).get("reward/total/mean"),  # e.g. the unchanged ad
         })
     if len(rows) < 2:
         sys.exit(f"{sweep_dir}: found {len(rows)} finished runs (*/summary.json); a spread needs at least 2")
@@ -47,6 +50,10 @@ def main(sweep_dir: Path, out_prefix: Path) -> None:
     }
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     out_prefix.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    baseline = rows[0]["baseline"]
+    if baseline is not None:
+        result["baseline"] = baseline
+        result["final_beats_baseline"] = [r["final"] > baseline for r in rows]
     lines = [
         f"# Seed spread: `{sweep_dir}`",
         "",
@@ -58,6 +65,10 @@ def main(sweep_dir: Path, out_prefix: Path) -> None:
         f"Smallest gain {result['min_gain']:+.4f}; spread of the final reward across seeds "
         f"{result['final_spread']:.4f}: the gain {'exceeds' if result['gain_exceeds_spread'] else 'does NOT exceed'} the spread.",
     ]
+    if baseline is not None:
+        beats = sum(result["final_beats_baseline"])
+        lines.append(f"The baseline column scored as its own completion: {baseline:.4f}; the final policy beats it on "
+                     f"{beats} of {len(rows)} seeds.")
     out_prefix.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
