@@ -263,12 +263,15 @@ def validate(cfg: DictConfig) -> None:
 
     Catches what composing cannot: keys a `+` override added (`+ppo.kl_cof=0.1`), required settings left
     unset, numbers that are not finite or outside their bounds, an emptied reward list, an unknown task,
-    KL estimator or learning-rate schedule, and bad reward settings (through `parse_rewards`).
+    KL estimator, learning-rate schedule or other named choice, and bad reward settings (`parse_rewards`).
     """
     from transformers import SchedulerType
 
+    from ppo_suite.chat import CHAT_MODES
+    from ppo_suite.models import AUTOCAST_MODES, DTYPES, FINETUNE_MODES
     from ppo_suite.ppo_math import kl_estimator
     from ppo_suite.rewards import parse_rewards
+    from ppo_suite.tracking import BACKENDS
 
     if OmegaConf.is_missing(cfg, "reward"):
         raise ConfigError(
@@ -282,9 +285,18 @@ def validate(cfg: DictConfig) -> None:
     except OmegaConfBaseException as err:  # e.g. an interpolation that does not resolve
         raise ConfigError(omegaconf_message(err, "")) from err
     kl_estimator(cfg.ppo.kl_estimator)
-    schedules = [s.value for s in SchedulerType]
-    if cfg.ppo.lr_scheduler not in schedules:
-        raise ConfigError(f"ppo.lr_scheduler={cfg.ppo.lr_scheduler!r} is not one of {schedules}")
+    choices = {
+        "ppo.lr_scheduler": [s.value for s in SchedulerType],
+        "model.finetune": list(FINETUNE_MODES),
+        "model.chat_template": list(CHAT_MODES),
+        "hardware.dtype": ["auto", *DTYPES],
+        "hardware.autocast": list(AUTOCAST_MODES),
+        "logger.backend": list(BACKENDS),
+    }
+    for key, valid in choices.items():
+        value = OmegaConf.select(cfg, key)
+        if value not in valid:
+            raise ConfigError(f"{key}={value!r} is not one of {valid}")
 
 
 def omegaconf_message(err: Exception, key: str) -> str:

@@ -65,6 +65,11 @@ from ppo_suite.tasks import load_task
         ("ppo.kl_estimator=k2", r"ppo\.kl_estimator='k2' is not one of \['k1', 'k3'\]"),
         ("ppo.lr_scheduler=cosin", r"ppo\.lr_scheduler='cosin' is not one of \[.*'cosine'"),
         ("task.name=nope", r"task\.name='nope' is not one of \['ads', 'jsonl', 'prewrite', 'prompts'\]"),
+        ("model.finetune=qlora", r"model\.finetune='qlora' is not one of \['lora', 'full'\]"),
+        ("model.chat_template=yes", r"model\.chat_template='yes' is not one of \['auto', 'on', 'off'\]"),
+        ("hardware.dtype=fp16", r"hardware\.dtype='fp16' is not one of \['auto', 'float32', 'bfloat16', 'float16'\]"),
+        ("hardware.autocast=bf16", r"hardware\.autocast='bf16' is not one of \['auto', 'off', 'bfloat16', 'float16'\]"),
+        ("logger.backend=tensorboard", r"logger\.backend='tensorboard' is not one of \['none', 'wandb'\]"),
         # Rewards.
         ("reward.ad_similarity.weight=nan", r"reward\.ad_similarity\.weight=nan must be a finite number"),
         ("reward.ad_similarity.weight=heavy", r"reward\.ad_similarity\.weight: Value 'heavy' .* could not be converted"),
