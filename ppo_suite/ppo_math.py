@@ -70,6 +70,18 @@ def center_groups(scores: torch.Tensor, group_size: int) -> torch.Tensor:
     return (groups - groups.mean(1, keepdim=True)).view(-1)
 
 
+def penalize_unfinished(scores: torch.Tensor, finished: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Scores minus `penalty` where the response never ended its turn (cut at max_new_tokens), as TRL's
+    missing_eos_penalty: a cheap, direct signal to finish. scores: (B,) float, finished: (B,) bool -> (B,)."""
+    return scores - penalty * (~finished).to(scores.dtype)
+
+
+def rollout_mismatch(logprobs: torch.Tensor, old_logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean |ratio - 1| over response tokens, before any update: how far the training forward's log-probs
+    sit from the rollout's (numerics alone, the weights being the same). (B, T) -> scalar."""
+    return masked_mean((torch.exp(logprobs - old_logprobs) - 1).abs(), mask)
+
+
 def shape_rewards(
     scores: torch.Tensor, kl: torch.Tensor, kl_coef: float, mask: torch.Tensor
 ) -> torch.Tensor:

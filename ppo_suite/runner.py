@@ -181,7 +181,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         # 2. Score; a response cut at max_new_tokens may pay a penalty.
         _, scores, reward_stats = score(rewards, prompts, rollout.completions, columns_of(batch))
         if ppo.missing_eos_penalty:
-            scores = scores - ppo.missing_eos_penalty * (~rollout.finished).float()
+            scores = pm.penalize_unfinished(scores, rollout.finished, ppo.missing_eos_penalty)
         scores = _shape_scores(scores, ppo, score_moments).to(device)
         t_scored = clock(device)
 
@@ -342,8 +342,7 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
                     cfg.generation.temperature, with_entropy=True,
                 )
                 if epochs_done == 0 and start == 0:
-                    ratio = torch.exp(out["logprobs"].detach() - old["logprobs"][micro])
-                    mismatch.append(pm.masked_mean((ratio - 1).abs(), m))
+                    mismatch.append(pm.rollout_mismatch(out["logprobs"].detach(), old["logprobs"][micro], m))
                 pg_loss, pg_stats = pm.policy_loss(out["logprobs"], old["logprobs"][micro], advantages[micro], m, ppo.cliprange)
                 vf_loss, vf_stats = pm.value_loss(out["values"], old["values"][micro], returns[micro], m, ppo.cliprange_value)
                 entropy = pm.masked_mean(out["entropy"], m)

