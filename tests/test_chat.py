@@ -107,3 +107,26 @@ def test_a_ppo_step_on_the_converted_smollm2(smollm2, tmp_path):
     summary = run(cfg, run_dir=tmp_path)
     assert summary["final"]["reward/total/mean"] == summary["final"]["reward/total/mean"]  # not NaN
     assert (tmp_path / "final/policy/adapter_model.safetensors").exists()
+
+
+def test_the_prewrite_experiments_task_model_is_smollm2_answering_in_its_assistant_turn(smollm2):
+    from ppo_suite.rewards import parse_rewards
+
+    (spec,) = parse_rewards(make_config("+experiment=prewrite").reward)
+    reward = spec.build().fn
+    assert reward.task_model.identity.endswith("|chat")
+    answers = reward.task_model.answer([
+        "What is 2 + 3? Reply with the number only.",
+        "Is this review positive or negative?\n\nHotel review: The room was spotless and quiet.",
+    ])
+    assert "5" in answers[0] and "positive" in answers[1]
+    assert not any("<|im_" in a or a.startswith("assistant") for a in answers)
+    # The reward: the rewrite's instruction is put in front of each example's input and the answer is scored.
+    from ppo_suite.metrics import score_answer
+    from ppo_suite.rewards.rewrite_task_model import first_line
+
+    rewrite, inputs, golds = "What is the sum? Reply with the number only.", ["2 + 3", "4 + 4"], ["5", "8"]
+    direct = reward.task_model.answer([f"{rewrite}\n\n{x}" for x in inputs])  # the experiment's prompt_template
+    expected = sum(score_answer("numeric_match", first_line(a), g) for a, g in zip(direct, golds)) / 2
+    assert reward(["p"], [rewrite], inputs=[inputs], outputs=[golds], task=["math"]) == [expected]
+    assert expected > 0

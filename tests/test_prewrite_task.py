@@ -29,7 +29,7 @@ def test_bundled_data_has_three_tasks_and_new_held_out_examples():
     assert train_inputs.isdisjoint(x for r in data.eval for x in r["inputs"])
     record = data.train[0]
     assert record["prompt"].startswith(META)
-    assert record["prompt"].endswith(f"\nInstruction: {record['instruction']}\nNew instruction:")
+    assert record["prompt"].endswith(f"\n\nInstruction: {record['instruction']}")
     assert set(columns_of(data.train[:2])) == {"instruction", "task", "inputs", "outputs"}
     # The held-out prefix that eval.num_prompts keeps covers every instruction before repeating one.
     assert len({r["instruction"] + r["task"] for r in data.eval[:9]}) == 9
@@ -103,7 +103,7 @@ def test_the_demonstrations_match_the_prompts_in_use_and_hold_no_held_out_input(
     builder = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(builder)
     cfg = prewrite_config()
-    reward_cfg = make_config("+experiment=prewrite").reward.rewrite_task_model
+    reward_cfg = make_config("reward=rewrite_task_model").reward.rewrite_task_model  # the embedded task model's
     assert (builder.META_PROMPT, builder.REWRITER_PROMPT) == (cfg.meta_prompt, cfg.prompt_template)
     assert builder.TASK_PROMPT == reward_cfg.prompt_template
 

@@ -30,15 +30,13 @@ def test_sentiment_held_out_openings_name_films_never_seen_in_training():
     assert not any(title in r["text"] for r in data.eval for title in seen)
 
 
-def test_finqa_renders_alpaca_prompts_with_and_without_input():
+def test_finqa_renders_alpaca_records_with_and_without_input():
     data = load_task(make_config("+experiment=finqa").task)
     assert len(data.train) >= 300 and len(data.eval) >= 100
     with_input = next(r for r in data.train if r["input"])
-    assert with_input["prompt"] == (
-        f"### Instruction:\n{with_input['instruction']}\n\n### Input:\n{with_input['input']}\n\n### Response:\n"
-    )
+    assert with_input["prompt"] == f"{with_input['instruction']}\n\n{with_input['input']}"
     without_input = next(r for r in data.train if not r["input"])
-    assert without_input["prompt"] == f"### Instruction:\n{without_input['instruction']}\n\n### Response:\n"
+    assert without_input["prompt"] == without_input["instruction"]
     assert set(columns_of(data.eval[:3])) == {"instruction", "input", "output"}
     assert {r["input"] for r in data.eval if r["input"]}.isdisjoint({r["input"] for r in data.train})
 
@@ -76,8 +74,8 @@ def test_a_users_own_alpaca_file(tmp_path):
         {"instruction": "Add the numbers.", "input": "2 and 3", "output": 5, "source": "mine"},
     ])
     data = load_task(make_config("+experiment=finqa", f"task.train_file={train}", "task.eval_file=null").task)
-    assert data.train[0]["prompt"] == "### Instruction:\nWhere was Einstein born?\n\n### Response:\n"
-    assert data.train[1]["prompt"].endswith("### Input:\n2 and 3\n\n### Response:\n")
+    assert data.train[0]["prompt"] == "Where was Einstein born?"
+    assert data.train[1]["prompt"] == "Add the numbers.\n\n2 and 3"
     # A field only some records have is None in the others, so every batch has the same columns.
     assert columns_of(data.train) == {
         "instruction": ["Where was Einstein born?", "Add the numbers."], "input": ["", "2 and 3"],

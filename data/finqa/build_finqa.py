@@ -36,8 +36,8 @@ COMPANIES = [
 ]
 N_HELDOUT_COMPANIES = 5
 # task.prompt_template and task.fallback_template of conf/task/finqa.yaml, for the SFT demonstrations.
-PROMPT_TEMPLATE = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
-FALLBACK_TEMPLATE = "### Instruction:\n{instruction}\n\n### Response:\n"
+PROMPT_TEMPLATE = "{instruction}\n\n{input}"
+FALLBACK_TEMPLATE = "{instruction}"
 METRICS = ["revenue", "net income", "operating income", "operating expenses", "free cash flow", "capital expenditures"]
 
 

@@ -279,7 +279,7 @@ META_PROMPT = (
     "Rewrite the following instruction via rephrasing and/or adding specific requirements. "
     "Add instructions which would be helpful to solve the problem correctly. Output the new instruction only."
 )
-REWRITER_PROMPT = "{meta_prompt}\nInstruction: {instruction}\nNew instruction:"
+REWRITER_PROMPT = "{meta_prompt}\n\nInstruction: {instruction}"
 REWRITES_PER_INSTRUCTION = 24
 PARAPHRASES = {
     "math": ["Read the word problem and work out the answer.", "Work through the arithmetic in the question.",
@@ -307,7 +307,7 @@ def rewriter_demonstrations(rng: random.Random) -> list[dict]:
                     rewrite += " " + rng.choice(REQUIREMENTS[task] + GENERIC_REQUIREMENTS)
                 elif draw_ >= 0.4:
                     rewrite += " " + rng.choice(OTHER_REQUIREMENTS)
-                demos.append({"prompt": prompt, "completion": f" {rewrite}"})
+                demos.append({"prompt": prompt, "completion": rewrite})
     rng.shuffle(demos)
     return demos
 

@@ -23,7 +23,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ppo_suite.config import EmbeddedModelConfig, bounded
+from ppo_suite.chat import CHAT_MODES
+from ppo_suite.config import EmbeddedModelConfig, GGUFSource, bounded
 from ppo_suite.embedded_model import resolve_path
 from ppo_suite.metrics import METRICS, score_answer
 from ppo_suite.rewards.answer_cache import AnswerCache
@@ -41,6 +42,8 @@ class RewriteTaskModelSettings:
     backend: str = "hf"  # hf: a local transformers causal LM | openai: an OpenAI-compatible server
     model: str = ""  # hf: hub id or local dir ("" = the `embedded` model) | openai: the served model's name
     embedded: Optional[EmbeddedModelConfig] = None  # hf with model "": build this tiny model locally
+    gguf: Optional[GGUFSource] = None  # hf with model "": convert this packaged GGUF file (the default SmolLM2)
+    chat_template: str = "auto"  # hf: auto | on | off: each prompt as the user turn of the task model's template
     prompt_template: str = "{instruction}\n{input}\nAnswer:"  # what the task model reads
     max_new_tokens: int = bounded(16, ">= 1")  # the answer's budget; only its first line is scored
     metric: str = "auto"  # auto: by each record's task (metric_by_task) | f1 | exact_match | numeric_match | bleu
@@ -67,7 +70,7 @@ class RewriteTaskModelSettings:
 
     def __post_init__(self) -> None:
         for key, value, valid in (("backend", self.backend, BACKENDS), ("api", self.api, APIS),
-                                  ("on_failure", self.on_failure, ON_FAILURE)):
+                                  ("on_failure", self.on_failure, ON_FAILURE), ("chat_template", self.chat_template, CHAT_MODES)):
             if value not in valid:
                 raise ValueError(f"{key}={value!r} is not one of {list(valid)}")
         if self.metric != "auto" and self.metric not in METRICS:
@@ -96,7 +99,8 @@ class RewriteTaskModel:
         self.settings = s = settings
         if s.backend == "hf":
             self.task_model = load_hf_task_model(
-                s.model, s.embedded, s.device, s.dtype, s.max_new_tokens, s.batch_size, key="reward.rewrite_task_model"
+                s.model, s.embedded, s.device, s.dtype, s.max_new_tokens, s.batch_size, key="reward.rewrite_task_model",
+                gguf=s.gguf, chat_template=s.chat_template,
             )
         else:
             from ppo_suite.rewards.task_model import OpenAITaskModel

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from ppo_suite.chat import PromptFormat, prompt_format, stop_token_ids
 from ppo_suite.errors import ConfigError, RewardError
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,14 @@ class TaskModelError(RewardError):
 class HFTaskModel:
     """A local causal LM: batched greedy decoding of left-padded prompts."""
 
-    def __init__(self, lm, tokenizer, device: torch.device, max_new_tokens: int, batch_size: int, identity: str):
+    def __init__(
+        self, lm, tokenizer, device: torch.device, max_new_tokens: int, batch_size: int, identity: str,
+        prompt_format: PromptFormat = PromptFormat(use_chat=False),
+    ):
         self.lm = lm.eval().requires_grad_(False)
         self.tokenizer = tokenizer
+        self.prompt_format = prompt_format  # an instruct task model reads each prompt as its user turn
+        self.stop_ids = stop_token_ids(tokenizer, lm.generation_config)
         self.device = device
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
@@ -47,16 +53,18 @@ class HFTaskModel:
         answers = []
         for i in range(0, len(prompts), self.batch_size):
             chunk = prompts[i : i + self.batch_size]
+            rendered = self.prompt_format.render(self.tokenizer, chunk)
             encoded = self.tokenizer(
-                chunk, return_tensors="pt", padding=True, truncation=True, max_length=self.max_prompt_tokens
+                rendered, return_tensors="pt", padding=True, truncation=True, max_length=self.max_prompt_tokens,
+                add_special_tokens=self.prompt_format.add_special_tokens,
             ).to(self.device)
-            self._note_truncation(chunk, encoded["attention_mask"])
+            self._note_truncation(rendered, encoded["attention_mask"])
             output = self.lm.generate(
                 **encoded,
                 do_sample=False,
                 max_new_tokens=self.max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id,
+                eos_token_id=self.stop_ids,
             )
             new_tokens = output[:, encoded["input_ids"].shape[1] :]
             answers.extend(self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
@@ -76,24 +84,32 @@ class HFTaskModel:
 
 
 def load_hf_task_model(
-    model: str, embedded, device_name: str, dtype_name: str, max_new_tokens: int, batch_size: int, key: str
+    model: str, embedded, device_name: str, dtype_name: str, max_new_tokens: int, batch_size: int, key: str,
+    gguf=None, chat_template: str = "off",
 ) -> HFTaskModel:
-    """Resolve `model` (hub id, local dir, or "" for the embedded model) the way the policy is resolved."""
+    """Resolve `model` (hub id, local dir, "" for the embedded model) or `gguf` the way the policy is resolved."""
     from transformers import AutoModelForCausalLM
 
     from ppo_suite.config import ModelConfig
     from ppo_suite.models import DTYPES, _from_pretrained, load_tokenizer, model_source, resolve_device
 
-    if not model and embedded is None:
-        raise ConfigError(f"{key}.model is empty and {key}.embedded is not set: name a hub id or a local model dir")
+    if not model and embedded is None and gguf is None:
+        raise ConfigError(
+            f"{key}.model is empty and neither {key}.gguf nor {key}.embedded is set: name a hub id or a local model dir"
+        )
     if dtype_name not in DTYPES:
         raise ConfigError(f"{key}.dtype={dtype_name!r} is not one of {sorted(DTYPES)}")
-    model_cfg = ModelConfig(name_or_path=model, embedded=None if model else embedded)
+    if model:
+        model_cfg = ModelConfig(name_or_path=model)
+    else:
+        model_cfg = ModelConfig(gguf=gguf) if gguf is not None else ModelConfig(embedded=embedded)
     source = model_source(model_cfg)
     device = resolve_device(device_name)
     lm = _from_pretrained(AutoModelForCausalLM, source, "task model", key=f"{key}.model", dtype=DTYPES[dtype_name]).to(device)
     tokenizer = load_tokenizer(source, model_cfg)
-    return HFTaskModel(lm, tokenizer, device, max_new_tokens, batch_size, identity=f"hf:{source}")
+    fmt = prompt_format(tokenizer, chat_template, None)
+    identity = f"hf:{source}" + ("|chat" if fmt.use_chat else "")
+    return HFTaskModel(lm, tokenizer, device, max_new_tokens, batch_size, identity=identity, prompt_format=fmt)
 
 
 class MalformedAnswer(Exception):
