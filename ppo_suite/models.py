@@ -16,7 +16,7 @@ from torch import nn
 from ppo_suite.config import HardwareConfig, ModelConfig
 from ppo_suite.embedded_model import ensure_embedded_model
 from ppo_suite.errors import ConfigError
-from ppo_suite.ppo_math import entropy_from_logprobs
+from ppo_suite.token_logprobs import chunked_token_logprobs
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 FINETUNE_MODES = ("lora", "full")
@@ -109,10 +109,14 @@ def load_tokenizer(source: str, model_cfg: ModelConfig):
 class Policy(nn.Module):
     """A causal LM with a scalar value head on its trunk, and a switch to its reference policy."""
 
-    def __init__(self, lm: nn.Module, ref_lm: nn.Module | None = None, compute_dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self, lm: nn.Module, ref_lm: nn.Module | None = None, compute_dtype: torch.dtype | None = None,
+        logit_chunk_tokens: int = 0,
+    ) -> None:
         super().__init__()
         self.lm = lm
         self.compute_dtype = compute_dtype  # autocast dtype of every forward pass; None = the weights' own
+        self.logit_chunk_tokens = logit_chunk_tokens  # response positions per LM-head pass; 0 = all at once
         hidden_size = self.causal_lm.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden_size, 1)
         nn.init.zeros_(self.value_head.weight)
@@ -220,13 +224,14 @@ class Policy(nn.Module):
         hidden: (B, T, H), response: (B, T). Returns (B, T) tensors.
         """
         lm = self.ref_lm if self._use_ref else self.causal_lm
-        logits = lm.get_output_embeddings()(hidden).float() / temperature
-        log_p = torch.log_softmax(logits, dim=-1)  # (B, T, V) in fp32, shared by the log-probs and the entropy
-        out = {"logprobs": log_p.gather(-1, response.unsqueeze(-1)).squeeze(-1)}
+        logprobs, entropy = chunked_token_logprobs(
+            lm.get_output_embeddings(), hidden, response, temperature, with_entropy, self.logit_chunk_tokens
+        )
+        out = {"logprobs": logprobs}
         if with_values:
             out["values"] = self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
         if with_entropy:
-            out["entropy"] = entropy_from_logprobs(log_p)
+            out["entropy"] = entropy
         return out
 
     def save(self, directory: Path) -> None:
@@ -331,6 +336,6 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
         lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if model_cfg.finetune == "lora":
             lm.enable_input_require_grads()
-    policy = Policy(lm, ref_lm, autocast_dtype(hardware.autocast, device))
+    policy = Policy(lm, ref_lm, autocast_dtype(hardware.autocast, device), hardware.logit_chunk_tokens)
     policy.value_head.to(device)
     return policy

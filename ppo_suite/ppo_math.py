@@ -149,11 +149,6 @@ def value_loss(
     return loss, {"clipfrac": masked_mean((clipped_error > raw_error).float(), mask)}
 
 
-def entropy_from_logprobs(logprobs: torch.Tensor) -> torch.Tensor:
-    """Entropy of the categorical distribution at each position, from its log-probs: (..., V) -> (...)."""
-    return -(logprobs.exp() * logprobs).sum(-1)
-
-
 def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """1 - Var[returns - values] / Var[returns]; 1 is perfect, 0 is no better than a constant."""
     return 1 - masked_var(returns - values, mask) / masked_var(returns, mask).clamp(min=1e-8)

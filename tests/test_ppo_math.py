@@ -121,9 +121,7 @@ def test_adaptive_kl_controller_update():
     assert fixed.value == 0.1
 
 
-def test_entropy_and_explained_variance():
-    uniform = torch.zeros(1, 4)
-    assert pm.entropy_from_logprobs(torch.log_softmax(uniform, -1)).item() == pytest.approx(math.log(4))
+def test_explained_variance():
     returns = torch.tensor([[1.0, 2.0, 3.0]])
     mask = torch.ones(1, 3)
     assert pm.explained_variance(returns, returns, mask).item() == pytest.approx(1.0)
