@@ -4,16 +4,20 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+BENCH = [sys.executable, str(ROOT / "experiments/bench/bench.py"), "--models", "tiny_test", "--warmup", "0",
+         "--iterations", "1"]
 
 
 def test_the_bench_runs_one_iteration_and_writes_its_results(tmp_path):
-    command = [sys.executable, str(ROOT / "experiments/bench/bench.py"), "--models", "tiny_test",
-               "--warmup", "0", "--iterations", "1", "--out", str(tmp_path)]
+    command = [*BENCH, "--variant", "fp32=hardware.autocast=off", "--out", str(tmp_path)]
     subprocess.run(command, check=True)  # pytest captures its output; the model cache is conftest's
     results = json.loads((tmp_path / "results.json").read_text())
     (model,) = results["models"]
-    assert model["model"] == "tiny_test"
+    assert (model["model"], model["variant"], model["compute_dtype"]) == ("tiny_test", "fp32", "float32")
     passes = model["ppo"]["passes_per_iteration"]
     # Old log-probs and values come with the rollout; the reference takes one pass; none after training.
     assert passes["no_grad"] == 1 and passes["no_grad_after_training"] == 0
@@ -22,4 +26,18 @@ def test_the_bench_runs_one_iteration_and_writes_its_results(tmp_path):
     assert model["base_weight_copies"] == 1
     assert model["ppo"]["median_seconds"]["step"] > 0 and model["floor"]["median_seconds"]["total"] > 0
     assert model["ppo"]["peak_memory"] > 0 and model["inference"]["peak_memory"] > 0
-    assert "| **iteration / floor**" in (tmp_path / "results.md").read_text()
+    assert 0 <= model["rollout_mismatch"] < 1e-3  # fp32: the rollout's and the training pass's log-probs agree
+    # 2 FLOPs per weight and token: generation and the reference pass see 16 x 64 tokens (the head only 16 x 32).
+    flops = model["flops"]
+    assert flops["optimise"] == 4 * flops["generate"] and flops["generate"] == flops["reference"] > 0
+    assert set(results["environment"]["matmul_gflops"]) == {"float32", "bfloat16"}
+    report = (tmp_path / "results.md").read_text()
+    assert "| **iteration / fp32 floor**" in report and "FLOP limit" in report
+
+
+@pytest.mark.slow
+def test_the_bench_measures_an_older_commit_from_its_own_worktree(tmp_path):
+    command = [*BENCH, "--variant", "fp32=hardware.autocast=off", "--baseline", "HEAD", "--out", str(tmp_path)]
+    subprocess.run(command, check=True)  # exits non-zero if the baseline imported this checkout's code
+    labels = [m["label"] for m in json.loads((tmp_path / "results.json").read_text())["models"]]
+    assert labels == ["tiny_test fp32", "tiny_test fp32 @ HEAD"]

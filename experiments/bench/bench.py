@@ -4,6 +4,10 @@
     python experiments/bench/bench.py --device cuda          # bf16 + SDPA on a GPU
     python experiments/bench/bench.py --device cuda --load-in-4bit --models llama_100m   # QLoRA
     python experiments/bench/bench.py --profile              # also: the top ops of one PPO iteration
+    python experiments/bench/bench.py --models smollm2 --baseline f037136   # also the code of an older commit
+
+Each model runs in every `--variant` (by default fp32, and bf16 autocast over fp32 weights on a CPU), and with
+`--baseline REV` also with the code of git revision REV (a worktree), so old and new code are side by side.
 
 Every model runs at one fixed shape: 16 prompts of 32 tokens, 32 new tokens (EOS blocked until then), 2 PPO
 epochs of 2 mini-batches (micro-batch 8), LoRA r=8 on every linear layer. For each model, in processes of
@@ -56,7 +60,11 @@ SHAPE = [
     "logger.samples_every=0",
     "checkpoint_every=0",
 ]
-TARGETS = {"time": 1.15, "no_grad_passes": 2, "memory": 1.3}
+# time: a PPO iteration against the floor of plain fp32 transformers calls: at most 1.15x in fp32 itself, and
+# at most 0.45x in a faster compute mode (bf16), which must beat what plain fp32 code can do.
+TARGETS = {"time": 1.15, "time_fast": 0.45, "no_grad_passes": 2, "memory": 1.3}
+DEFAULT_VARIANTS = {"cpu": ["fp32=hardware.autocast=off", "bf16=hardware.autocast=bfloat16"],
+                    "cuda": ["bf16=hardware.autocast=auto"]}
 PHASES = ["generate", "reward", "forward", "optimize"]  # the runner's time/* split of an iteration
 FLOOR_PHASES = ["generate", "forward", "optimize"]
 
@@ -72,9 +80,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load-in-4bit", action="store_true", help="QLoRA: an NF4 base under the adapter")
     parser.add_argument("--profile", action="store_true", help="also profile one PPO iteration (torch.profiler)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "bench", help="where results go")
+    parser.add_argument("--variant", action="append", dest="variants", metavar="NAME=OVERRIDE[,OVERRIDE...]",
+                        help="a named set of overrides each model also runs with (repeatable); default: "
+                             + "; ".join(f"{d}: {' '.join(v)}" for d, v in DEFAULT_VARIANTS.items()))
+    parser.add_argument("--baseline", metavar="REV", help="also run every variant with the code of this git revision")
     parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run, e.g. hardware.num_threads=2")
     parser.add_argument("--child", choices=["ppo", "inference", "training", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--variant-overrides", default="", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -87,14 +100,28 @@ def hardware_overrides(args: argparse.Namespace) -> list[str]:
     return overrides + ([f"hardware.attn_implementation={attn}"] if attn else [])
 
 
-def compose_config(model: str, args: argparse.Namespace, steps: int):
+def variants(args: argparse.Namespace) -> dict[str, list[str]]:
+    """{name: overrides} of every --variant, or the device's defaults."""
+    specs = args.variants or DEFAULT_VARIANTS["cuda" if args.device.startswith("cuda") else "cpu"]
+    parsed = {}
+    for spec in specs:
+        name, _, overrides = spec.partition("=")
+        if not name or not overrides:
+            sys.exit(f"--variant {spec!r}: write NAME=OVERRIDE[,OVERRIDE...], e.g. bf16=hardware.autocast=bfloat16")
+        parsed[name] = overrides.split(",")
+    return parsed
+
+
+def compose_config(model: str, args: argparse.Namespace, steps: int, variant: list[str] = ()):
     from hydra import compose, initialize_config_dir
 
+    import ppo_suite
     from ppo_suite.config import register_configs
 
     register_configs()
-    overrides = [f"model={model}", *SHAPE, f"ppo.steps={steps}", *hardware_overrides(args), *args.overrides]
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    overrides = [f"model={model}", *SHAPE, f"ppo.steps={steps}", *hardware_overrides(args), *variant, *args.overrides]
+    conf = Path(ppo_suite.__file__).resolve().parents[1] / "conf"  # the conf of the code under test (see --baseline)
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
 
 
@@ -121,7 +148,10 @@ def child_ppo(cfg, warmup: int) -> dict:
     from ppo_suite import runner
     from ppo_suite.models import resolve_device
 
+    from ppo_suite.models import autocast_dtype
+
     device = resolve_device(cfg.hardware.device)
+    compute = autocast_dtype(cfg.hardware.autocast, device)
     calls: list[tuple[str, int, int]] = []
     weights: dict[str, int] = {}
     _watch_policy(runner, calls, weights)
@@ -143,6 +173,10 @@ def child_ppo(cfg, warmup: int) -> dict:
         "peak_memory": peak,
         "floor": floor(cfg, warmup, len(iterations)),
         "threads": torch.get_num_threads(),
+        "compute_dtype": str(compute).removeprefix("torch.") if compute is not None else cfg.hardware.dtype,
+        "code": str(Path(runner.__file__).resolve().parents[1]),  # which checkout's ppo_suite was measured
+        "rollout_mismatch": statistics.median(m["ppo/rollout_mismatch"] for m in metrics if "ppo/rollout_mismatch" in m)
+        if any("ppo/rollout_mismatch" in m for m in metrics) else None,
     }
 
 
@@ -247,13 +281,56 @@ def child_inference(cfg, warmup: int) -> dict:
     encoded, config = _batch(cfg, device)
     model = load_model(model_source(cfg.model), cfg.model, cfg.hardware, device)
     for _ in range(warmup + 1):
-        _inference(model, encoded, config, device)
+        with _autocast(cfg, device):  # the same compute mode as the PPO run it is compared with
+            _inference(model, encoded, config, device)
     return {
         "memory_before_model": before,
         "peak_memory": peak_memory(device),
         "parameters": model.num_parameters(),
         "weights": sum(p.numel() for p in model.parameters()),  # stored elements, as the policy's are counted
+        "flops": iteration_flops(model, cfg),
     }
+
+
+def _autocast(cfg, device):
+    import contextlib
+
+    from ppo_suite.models import autocast_dtype
+
+    dtype = autocast_dtype(cfg.hardware.autocast, device)
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
+def iteration_flops(model, cfg) -> dict:
+    """Matmul FLOPs of one iteration at the bench's shape, from the model's linear layers (attention scores left out).
+
+    Per token a linear layer of n weights costs 2n FLOPs forward and, for a frozen weight under LoRA, 2n backward
+    (the input's gradient only). The LM head runs on the response positions only, except in decoding where every
+    step needs it anyway. Generation, the reference pass and each epoch's forward see prompt+response tokens.
+    """
+    head = model.get_output_embeddings()
+    head_weights = head.weight.numel()
+    trunk_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear) and m is not head)
+    batch, prompt, new = cfg.ppo.batch_size, cfg.task.max_prompt_tokens, cfg.generation.max_new_tokens
+    one_pass = 2 * (trunk_weights * batch * (prompt + new) + head_weights * batch * new)
+    passes = {"generate": 1, "reference": 1, "optimise": 2 * cfg.ppo.ppo_epochs}  # backward = forward once more
+    return {phase: n * one_pass for phase, n in passes.items()} | {"linear_weights": trunk_weights + head_weights}
+
+
+def matmul_rates(size: int = 2048, repeats: int = 10) -> dict[str, float]:
+    """GFLOP/s of a square matmul in fp32 and bf16 on this CPU, best of `repeats` after a warm-up."""
+    rates = {}
+    for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        for _ in range(3):
+            a @ b
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - start)
+        rates[name] = 2 * size**3 / best / 1e9
+    return rates
 
 
 def child_training(cfg, warmup: int) -> dict:
@@ -335,12 +412,23 @@ def _inference(model, encoded, config, device) -> tuple[torch.Tensor, dict[str, 
 # --- the process that reports ----------------------------------------------------------------------------
 
 
-def run_child(role: str, model: str, args: argparse.Namespace, argv: list[str]) -> dict:
+def run_child(role: str, model: str, variant: list[str], code: Path, args: argparse.Namespace, argv: list[str]) -> dict:
+    """One measuring process, importing `ppo_suite` from `code` (this checkout, or a --baseline worktree)."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        command = [sys.executable, __file__, *argv, "--child", role, "--model", model, "--result", str(result)]
-        subprocess.run(command, check=True)
+        command = [sys.executable, __file__, *argv, "--child", role, "--model", model, "--result", str(result),
+                   "--variant-overrides", ",".join(variant)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")])}
+        subprocess.run(command, check=True, env=env)
         return json.loads(result.read_text())
+
+
+def baseline_worktree(rev: str, parent: Path) -> Path:
+    """A detached git worktree of `rev`, for measuring older code with this script."""
+    path = parent / f"baseline-{rev}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(path), rev], check=True,
+                   stdout=subprocess.DEVNULL)
+    return path
 
 
 def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
@@ -349,6 +437,7 @@ def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
     floor_runs = ppo["floor"]["iterations"]
     floor_median = {phase: statistics.median(it[phase] for it in floor_runs) for phase in floor_runs[0]}
     floor_median["total"] = statistics.median(sum(it[phase] for phase in FLOOR_PHASES) for it in floor_runs)
+    fast = ppo["compute_dtype"] != "float32"
     ratios = {
         "iteration_over_floor": median["step_without_reward"] / floor_median["total"],
         "iteration_with_reward_over_floor": median["step"] / floor_median["total"],
@@ -363,6 +452,9 @@ def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
         "trainable_parameters": ppo["weights"]["trainable"],
         "base_weight_copies": ppo["weights"]["frozen"] / inference["weights"],
         "threads": ppo["threads"],
+        "compute_dtype": ppo["compute_dtype"],
+        "rollout_mismatch": ppo["rollout_mismatch"],
+        "flops": inference["flops"],
         "ppo": {"median_seconds": median, "iterations": ppo["iterations"],
                 "generated_tokens_per_sec": statistics.median(it["tokens_per_sec"] for it in ppo["iterations"]),
                 "passes_per_iteration": passes, "peak_memory": ppo["peak_memory"],
@@ -373,7 +465,7 @@ def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
         "training": training,
         "ratios": ratios,
         "targets": {
-            "time": ratios["iteration_over_floor"] <= TARGETS["time"],
+            "time": ratios["iteration_over_floor"] <= TARGETS["time_fast" if fast else "time"],
             "no_grad_passes": passes["no_grad"] <= TARGETS["no_grad_passes"] and passes["no_grad_after_training"] == 0,
             "memory": ratios["memory_over_inference"] <= TARGETS["memory"],
         },
@@ -399,6 +491,7 @@ def environment(args: argparse.Namespace, argv: list[str]) -> dict:
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "versions": versions,
         "settings": {"shape": SHAPE, "hardware": hardware_overrides(args), "overrides": args.overrides,
+                     "variants": variants(args), "baseline": args.baseline,
                      "warmup": args.warmup, "iterations": args.iterations},
     }
 
@@ -411,8 +504,17 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         return "yes" if ok else "**no**"
 
     gib = 2**30
-    header = "| | " + " | ".join(f"`{r['model']}` ({r['parameters'] / 1e6:.1f}M)" for r in results) + " |"
+    header = "| | " + " | ".join(f"`{r['label']}` ({r['parameters'] / 1e6:.1f}M)" for r in results) + " |"
+    rates = env.get("matmul_gflops") or {}
+
+    def flop_limit(r: dict) -> str:
+        total = sum(r["flops"][p] for p in ("generate", "reference", "optimise"))
+        amount = f"{total / 1e12:.2f} TFLOP" if total >= 1e11 else f"{total / 1e9:.2f} GFLOP"
+        if not rates:
+            return amount
+        return f"{amount}: {total / 1e9 / rates['float32']:.2g} s fp32 / {total / 1e9 / rates['bfloat16']:.2g} s bf16"
     rows = [
+        ("compute dtype (autocast or weights)", lambda r: r["compute_dtype"]),
         ("PPO s/iteration: generate / reward / reference pass / optimise",
          lambda r: seconds(r["ppo"]["median_seconds"], PHASES)),
         ("floor s/iteration: generate / forward / forward+backward",
@@ -423,8 +525,12 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
          lambda r: f"{r['floor']['median_seconds']['generate_with_adapter'] / r['floor']['median_seconds']['generate']:.2f}"),
         ("PPO s/iteration without reward / with reward", lambda r: seconds(r["ppo"]["median_seconds"], ["step_without_reward", "step"])),
         ("floor s/iteration", lambda r: f"{r['floor']['median_seconds']['total']:.2f}"),
-        (f"**iteration / floor** (target ≤ {TARGETS['time']}), without the reward",
+        (f"**iteration / fp32 floor**, without the reward (target ≤ {TARGETS['time']} in fp32, ≤ {TARGETS['time_fast']} "
+         "in a faster dtype)",
          lambda r: f"{r['ratios']['iteration_over_floor']:.2f} ({mark(r['targets']['time'])})"),
+        ("FLOP limit of an iteration (matmuls at the measured rate)", flop_limit),
+        ("rollout-vs-training mismatch, mean \\|ratio − 1\\| before the first update",
+         lambda r: "n/a" if r["rollout_mismatch"] is None else f"{r['rollout_mismatch']:.2g}"),
         ("iteration / floor, with the reward", lambda r: f"{r['ratios']['iteration_with_reward_over_floor']:.2f}"),
         ("generated tokens/s: PPO / floor",
          lambda r: f"{r['ppo']['generated_tokens_per_sec']:.0f} / {r['floor']['generated_tokens_per_sec']:.0f}"),
@@ -454,6 +560,8 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         + (" (above the core count: other work shared the machine, so the times are inflated and noisy)."
            if max(load) > env["cpu_cores"] else "."),
         "- Libraries: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".",
+        *([f"- A 2048×2048 matmul in this run: {rates['float32']:.0f} GFLOP/s in fp32, {rates['bfloat16']:.0f} in bf16."]
+          if rates else []),
         (f"- Shape: 16 prompts of 32 tokens, 32 new tokens (forced), 2 PPO epochs × 2 mini-batches, micro-batch 8, "
          f"LoRA r=8 on all linear layers; {', '.join(s['hardware'] + s['overrides'])}. "
          f"Medians over {s['iterations']} iterations after {s['warmup']} warm-up."),
@@ -481,7 +589,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
         steps = args.warmup + (2 if args.child == "profile" else args.iterations)  # profile: see child_profile
-        cfg = compose_config(args.model, args, steps)
+        cfg = compose_config(args.model, args, steps, [o for o in args.variant_overrides.split(",") if o])
         child = {"ppo": child_ppo, "inference": child_inference, "training": child_training, "profile": child_profile}[args.child]
         args.result.write_text(json.dumps(child(cfg, args.warmup)))
         return
@@ -491,18 +599,30 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     for model in args.models:  # build (or find) every model first: building is not what is measured
         model_source(compose_config(model, args, 1).model)
+    rates = matmul_rates() if not args.device.startswith("cuda") else {}
     results, profiles = [], {}
-    for model in args.models:
-        print(f"bench: {model}: base inference peak memory", file=sys.stderr)
-        inference = run_child("inference", model, args, argv)
-        print(f"bench: {model}: plain LoRA training peak memory", file=sys.stderr)
-        training = run_child("training", model, args, argv)
-        print(f"bench: {model}: PPO iterations, then the floor", file=sys.stderr)
-        results.append(summarise(model, run_child("ppo", model, args, argv), inference, training))
-        if args.profile:
-            print(f"bench: {model}: profiling one PPO iteration", file=sys.stderr)
-            profiles[model] = run_child("profile", model, args, argv)["table"]
-    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]]}
+    with tempfile.TemporaryDirectory() as tmp:
+        codes = [("", ROOT)] + ([(args.baseline, baseline_worktree(args.baseline, Path(tmp)))] if args.baseline else [])
+        for rev, code in codes:
+            for model in args.models:
+                for name, variant in variants(args).items():
+                    label = f"{model} {name}" + (f" @ {rev}" if rev else "")
+                    print(f"bench: {label}: base inference peak memory", file=sys.stderr)
+                    inference = run_child("inference", model, variant, code, args, argv)
+                    print(f"bench: {label}: plain LoRA training peak memory", file=sys.stderr)
+                    training = run_child("training", model, variant, code, args, argv)
+                    print(f"bench: {label}: PPO iterations, then the floor", file=sys.stderr)
+                    ppo = run_child("ppo", model, variant, code, args, argv)
+                    if Path(ppo["code"]) != code.resolve():
+                        sys.exit(f"bench: {label} imported ppo_suite from {ppo['code']}, not from {code}")
+                    results.append(summarise(model, ppo, inference, training) | {
+                        "variant": name, "variant_overrides": variant, "code": rev or "this checkout", "label": label})
+                    if args.profile:
+                        print(f"bench: {label}: profiling one PPO iteration", file=sys.stderr)
+                        profiles[label] = run_child("profile", model, variant, code, args, argv)["table"]
+        if args.baseline:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], check=False)
+    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]], "matmul_gflops": rates}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"environment": env, "models": results}, indent=2) + "\n")
     report = markdown(env, results, profiles)
