@@ -109,11 +109,14 @@ def test_a_ppo_step_on_the_converted_smollm2(smollm2, tmp_path):
     assert (tmp_path / "final/policy/adapter_model.safetensors").exists()
 
 
-def test_the_prewrite_experiments_task_model_is_smollm2_answering_in_its_assistant_turn(smollm2):
-    from ppo_suite.rewards import parse_rewards
+def test_smollm2_as_the_prewrite_task_model_answers_in_its_assistant_turn(smollm2):
+    from ppo_suite.config import GGUFSource
+    from ppo_suite.rewards.rewrite_task_model import RewriteTaskModel, RewriteTaskModelSettings
 
-    (spec,) = parse_rewards(make_config("+experiment=prewrite").reward)
-    reward = spec.build().fn
+    cfg, _, _ = smollm2
+    reward = RewriteTaskModel(RewriteTaskModelSettings(
+        gguf=GGUFSource(**cfg.model.gguf), prompt_template="{instruction}\n\n{input}", max_new_tokens=16,
+    ))
     assert reward.task_model.identity.endswith("|chat")
     answers = reward.task_model.answer([
         "What is 2 + 3? Reply with the number only.",
@@ -126,7 +129,7 @@ def test_the_prewrite_experiments_task_model_is_smollm2_answering_in_its_assista
     from ppo_suite.rewards.rewrite_task_model import first_line
 
     rewrite, inputs, golds = "What is the sum? Reply with the number only.", ["2 + 3", "4 + 4"], ["5", "8"]
-    direct = reward.task_model.answer([f"{rewrite}\n\n{x}" for x in inputs])  # the experiment's prompt_template
+    direct = reward.task_model.answer([f"{rewrite}\n\n{x}" for x in inputs])  # the prompt_template above
     expected = sum(score_answer("numeric_match", first_line(a), g) for a, g in zip(direct, golds)) / 2
     assert reward(["p"], [rewrite], inputs=[inputs], outputs=[golds], task=["math"]) == [expected]
     assert expected > 0

@@ -114,6 +114,7 @@ def test_a_gold_without_a_number_names_the_task(monkeypatch):
         ({"prompt_template": "{instruction} {question}"}, r"prompt_template may use only \{instruction\} and \{input\}"),
         ({"backend": "openai"}, r"backend=openai needs `model`"),
         ({"modle": "gpt2"}, r"reward\.rewrite_task_model\.modle: Key 'modle' not in"),
+        ({"chat_template": "yes"}, r"chat_template='yes' is not one of \['auto', 'on', 'off'\]"),
     ],
 )
 def test_bad_settings_fail_before_any_model_loads(setting, message):

@@ -42,7 +42,7 @@ class RewriteTaskModelSettings:
     backend: str = "hf"  # hf: a local transformers causal LM | openai: an OpenAI-compatible server
     model: str = ""  # hf: hub id or local dir ("" = the `embedded` model) | openai: the served model's name
     embedded: Optional[EmbeddedModelConfig] = None  # hf with model "": build this tiny model locally
-    gguf: Optional[GGUFSource] = None  # hf with model "": convert this packaged GGUF file (the default SmolLM2)
+    gguf: Optional[GGUFSource] = None  # hf with model "": convert this packaged GGUF file; takes precedence over `embedded`
     chat_template: str = "auto"  # hf: auto | on | off: each prompt as the user turn of the task model's template
     prompt_template: str = "{instruction}\n{input}\nAnswer:"  # what the task model reads
     max_new_tokens: int = bounded(16, ">= 1")  # the answer's budget; only its first line is scored
