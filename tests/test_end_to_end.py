@@ -69,7 +69,8 @@ SMALL_REWARD_MODEL = [  # the embedded reward model, shrunk so that it builds in
 
 
 @pytest.mark.parametrize(
-    "experiment, extra", [("sentiment", []), ("finqa", []), ("rlhf_prompts", SMALL_REWARD_MODEL)]
+    # rlhf_prompts asks SmolLM2 for short answers in a system turn, which the template-less test model cannot take
+    "experiment, extra", [("sentiment", []), ("finqa", []), ("rlhf_prompts", [*SMALL_REWARD_MODEL, "model.system_prompt=null"])]
 )
 def test_each_experiment_runs_a_few_steps_and_logs_every_reward(tmp_path, experiment, extra):
     cfg = make_config(*TINY_RUN[1:], f"+experiment={experiment}", *extra)
