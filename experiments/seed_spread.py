@@ -48,12 +48,12 @@ def main(sweep_dir: Path, out_prefix: Path) -> None:
         "gain_exceeds_spread": min(gains) > max(finals) - min(finals),
         "machine": f"{platform.processor() or platform.machine()}, {platform.system()} {platform.release()}",
     }
-    out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    out_prefix.with_suffix(".json").write_text(json.dumps(result, indent=2))
     baseline = rows[0]["baseline"]
     if baseline is not None:
         result["baseline"] = baseline
         result["final_beats_baseline"] = [r["final"] > baseline for r in rows]
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    out_prefix.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = [
         f"# Seed spread: `{sweep_dir}`",
         "",
