@@ -16,11 +16,13 @@ log = logging.getLogger("ppo_suite")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float | None:
+    """Returns the final held-out mean reward, the value a sweeper (e.g. Optuna) optimises."""
     from ppo_suite.runner import run
 
     try:
-        run(cfg)
+        summary = run(cfg) or {}
+        return summary.get("final", {}).get("reward/total/mean")
     except PPOSuiteError as err:
         log.error("%s", err)
         sys.exit(2)
