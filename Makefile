@@ -10,7 +10,7 @@ LOCK := requirements.lock
 EXPERIMENT ?= ads
 ARGS ?=
 
-.PHONY: help install lock run test test-slow bench clean
+.PHONY: help install lock run test test-slow bench sweep clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ test: install ## the fast test suite (what CI runs)
 
 test-slow: install ## the slow end-to-end tests too
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+sweep: install ## the kl_coef sweep of the sentiment experiment, two jobs at a time, and its report (experiments/kl_sweep/)
+	$(BIN)/python -m ppo_suite -m +experiment=sentiment +sweep=kl hydra/launcher=gpu_pool hydra.launcher.cpu_jobs=2 \
+		logger=none hydra.sweep.dir=experiments/kl_sweep $(ARGS)
 
 bench: install ## PPO iteration time and memory against the floor, on tiny and llama_100m (experiments/bench/)
 	$(BIN)/python experiments/bench/bench.py $(ARGS)
