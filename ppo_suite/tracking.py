@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import uuid
 from pathlib import Path
 
@@ -89,17 +90,43 @@ def _truncate_to(path: Path, size: int) -> None:
     )
 
 
+SWEEP_JOB_ENV = "PPO_SUITE_SWEEP_JOB"  # set by the gpu_pool launcher, whose jobs are single runs of their own
+
+
+def sweep_job() -> dict | None:
+    """{"sweep": sweep dir name, "overrides": [...]} when this run is a job of a multirun, else None."""
+    if os.environ.get(SWEEP_JOB_ENV):
+        return json.loads(os.environ[SWEEP_JOB_ENV])
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    hydra = HydraConfig.get()
+    return {"sweep": Path(hydra.sweep.dir).name, "overrides": list(hydra.overrides.task)}
+
+
+def wandb_group_and_name(cfg: LoggerConfig, job: dict | None) -> tuple[str | None, str | None]:
+    """A multirun's jobs share one group (the logger's group and the sweep's dir) and are named by their overrides."""
+    if job is None:
+        return cfg.group, cfg.name
+    group = "-".join(part for part in (cfg.group, job["sweep"]) if part)
+    label = " ".join(o for o in job["overrides"] if not o.lstrip("+~").startswith(("hydra.", "logger")))
+    return group, cfg.name or label or None
+
+
 def _start_wandb(cfg: LoggerConfig, run_dir: Path, full_config: DictConfig):
     import wandb
 
     id_file = run_dir / "wandb_run_id.txt"
     run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:8]
     id_file.write_text(run_id)
+    group, name = wandb_group_and_name(cfg, sweep_job())
     return wandb.init(
         project=cfg.project,
         entity=cfg.entity,
-        group=cfg.group,
-        name=cfg.name,
+        group=group,
+        name=name,
         tags=list(cfg.tags),
         mode=cfg.mode,
         dir=str(run_dir),

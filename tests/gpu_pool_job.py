@@ -13,6 +13,6 @@ args = dict(a.lstrip("+").split("=", 1) for a in sys.argv[1:] if "=" in a)
 start = time.time()
 time.sleep(1.5)
 record = {"cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "start": start, "end": time.time(),
-          "threads": os.environ.get("OMP_NUM_THREADS"), "argv": sys.argv[1:]}
+          "threads": os.environ.get("OMP_NUM_THREADS"), "argv": sys.argv[1:], "sweep_job": os.environ.get("PPO_SUITE_SWEEP_JOB")}
 (Path(args["hydra.run.dir"]) / "seen.json").write_text(json.dumps(record))
 sys.exit(1 if args.get("fail") == "1" else 0)

@@ -39,6 +39,7 @@ def test_four_jobs_on_two_gpus_two_at_a_time_each_on_its_own_device(tmp_path):
     assert {r["cuda_visible_devices"] for r in seen} == {"0", "1"}
     for job, record in enumerate(seen):  # what the job saw is what the launcher recorded giving it
         assert record["cuda_visible_devices"] == json.loads((tmp_path / str(job) / "launcher.json").read_text())["cuda_visible_devices"]
+    assert json.loads(seen[2]["sweep_job"]) == {"sweep": tmp_path.name, "overrides": ["seed=2"]}  # for W&B's group and name
     # Two jobs never share a device at the same time.
     for device in ("0", "1"):
         assert most_at_once([r for r in seen if r["cuda_visible_devices"] == device]) == 1

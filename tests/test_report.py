@@ -1,4 +1,5 @@
-"""The sweep report on a hand-made sweep dir: settings told apart by their overrides, seeds pooled, exact numbers."""
+"""The sweep report on a hand-made sweep dir (settings told apart by their overrides, seeds pooled, exact numbers),
+and the W&B group and name of a sweep's jobs."""
 
 import json
 
@@ -51,3 +52,13 @@ def test_one_setting_is_labelled_by_its_overrides_and_errors_name_the_file(tmp_p
         write_report(tmp_path)
     with pytest.raises(PPOSuiteError, match="no job dirs"):
         write_report(tmp_path / "a")
+
+
+def test_a_multiruns_jobs_share_a_wandb_group_and_are_named_by_their_overrides():
+    from ppo_suite.config import LoggerConfig
+    from ppo_suite.tracking import wandb_group_and_name
+
+    job = {"sweep": "10-00-00-1a2b3c", "overrides": ["+experiment=ads", "logger=wandb", "ppo.kl_coef=0.2", "seed=1"]}
+    assert wandb_group_and_name(LoggerConfig(group="ads"), job) == ("ads-10-00-00-1a2b3c", "+experiment=ads ppo.kl_coef=0.2 seed=1")
+    assert wandb_group_and_name(LoggerConfig(group="ads", name="mine"), job) == ("ads-10-00-00-1a2b3c", "mine")
+    assert wandb_group_and_name(LoggerConfig(group="ads"), None) == ("ads", None)  # a single run keeps its settings

@@ -116,7 +116,9 @@ class GPUPoolLauncher(Launcher):
     def _run_job(self, idx: int, overrides: List[str], sweep_dir: Path, slot: tuple, threads: Optional[int]) -> JobReturn:
         job_dir = sweep_dir / str(idx)
         job_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ}
+        # The job is a single run of its own: tell it which sweep it belongs to (W&B groups and names its run).
+        job = {"sweep": sweep_dir.name, "overrides": list(filter_overrides(overrides))}
+        env = {**os.environ, "PPO_SUITE_SWEEP_JOB": json.dumps(job)}
         args = [*overrides, f"hydra.run.dir={job_dir}"]
         if slot:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
