@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ppo_suite import ppo_math as pm
 from ppo_suite.chat import PromptFormat, prompt_format
+from ppo_suite.text_stats import text_stats
 from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from ppo_suite.config import validate
 from ppo_suite.errors import ConfigError, PPOSuiteError
@@ -390,7 +391,7 @@ def evaluate(policy, tokenizer, fmt: PromptFormat, rewards, records: list[dict],
     """Mean reward of the policy on held-out prompts, with a fixed sampling seed; and its KL to the reference."""
     torch.manual_seed(cfg.eval.seed)
     records = [r for r in records for _ in range(cfg.eval.samples_per_prompt)]
-    totals, matrices, kls, completions = [], [], [], []
+    totals, matrices, kls, completions, finished = [], [], [], [], []
     batch = cfg.ppo.batch_size
     for i in range(0, len(records), batch):
         chunk = records[i : i + batch]
@@ -403,11 +404,14 @@ def evaluate(policy, tokenizer, fmt: PromptFormat, rewards, records: list[dict],
         totals.append(total)
         matrices.append(matrix)
         completions.extend(rollout.completions)
+        finished.append(rollout.finished.float().cpu())
     total, matrix = torch.cat(totals), torch.cat(matrices)
     metrics = {"reward/total/mean": total.mean().item(), "reward/total/std": total.std().item(), "kl_to_reference": torch.cat(kls).mean().item()}
     for j, reward in enumerate(rewards):
         column = matrix[:, j][~matrix[:, j].isnan()]
         metrics[f"reward/{reward.name}/mean"] = column.mean().item() if len(column) else float("nan")
+    metrics["response/finished_frac"] = torch.cat(finished).mean().item()  # ended their turn within max_new_tokens
+    metrics |= text_stats(completions)
     samples = [{"prompt": r["prompt"], "completion": c, "reward": t} for r, c, t in zip(records, completions, total.tolist())]
     return {"metrics": metrics, "samples": samples}
 

@@ -25,6 +25,9 @@ def test_tiny_run_writes_metrics_adapter_summary_and_a_wandb_offline_run(tmp_pat
     assert (tmp_path / "final/policy/adapter_config.json").exists()
     assert (tmp_path / "config.yaml").exists() and (tmp_path / "samples.jsonl").exists()
     assert set(summary) >= {"initial", "final", "reward_gain", "samples"}
+    # What the policy writes, beside its reward (ppo_suite/text_stats.py), for the held-out samples.
+    assert {"response/finished_frac", "text/distinct_1", "text/distinct_2", "text/words_mean"} <= set(summary["final"])
+    assert 0 <= summary["final"]["text/distinct_2"] <= 1
     assert list((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
 
 
