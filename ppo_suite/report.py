@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from hydra.experimental.callback import Callback
 
 from ppo_suite.errors import PPOSuiteError
 
@@ -224,10 +225,6 @@ def write_report(sweep_dir: Path) -> list[dict]:
     return rows
 
 
-try:
-    from hydra.experimental.callback import Callback
-except ImportError:  # pragma: no cover - hydra is a dependency
-    Callback = object
 
 
 class SweepReport(Callback):
