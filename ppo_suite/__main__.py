@@ -1,4 +1,4 @@
-"""`python -m ppo_suite +experiment=ads [overrides]`: compose the config and run PPO."""
+"""`python -m ppo_suite +experiment=ads [stage=<name>] [overrides]`: compose the config and run the stage (PPO by default)."""
 
 import logging
 import sys
@@ -17,12 +17,11 @@ log = logging.getLogger("ppo_suite")
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    """Returns the final held-out mean reward, the value a sweeper (e.g. Optuna) optimises."""
-    from ppo_suite.runner import run
+    """Returns the stage's objective (PPO: the final held-out mean reward), the value a sweeper (e.g. Optuna) optimises."""
+    from ppo_suite.stages import run_stage
 
     try:
-        summary = run(cfg) or {}
-        return summary.get("final", {}).get("reward/total/mean")
+        return run_stage(cfg)
     except PPOSuiteError as err:
         log.error("%s", err)
         sys.exit(2)

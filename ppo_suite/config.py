@@ -76,6 +76,10 @@ class ModelConfig:
     chat_template: str = "auto"  # auto | on | off: prompts as the user turn of the tokenizer's chat template
     system_prompt: Optional[str] = None  # a system turn before each prompt (chat template only)
     finetune: str = "lora"  # lora | full
+    # A LoRA adapter to start from: an `sft` stage's run dir (or any dir with adapter_config.json). It is merged into
+    # the base, so the reference policy (adapter off) is the model PPO starts from; with a 4-bit base, which cannot
+    # be merged into, training continues that adapter and the reference is the base without it.
+    adapter: Optional[str] = None
     lora: LoraSettings = field(default_factory=LoraSettings)
     revision: Optional[str] = None
     trust_remote_code: bool = False
@@ -152,6 +156,9 @@ class EvalConfig:
     show_samples: int = bounded(3, ">= 0")  # before/after samples printed in the summary
     seed: int = 1234  # sampling seed of the evaluation, fixed so initial and final are comparable
     baseline_column: Optional[str] = None  # also score this column as if it were the completion (ads: ad_text, not rewriting)
+    # a sweep's objective (summary.json "objective", what `main` returns): the final held-out reward, less the held-out
+    # KL to the reference beyond this many nats per response; null = the final reward as it is
+    kl_budget: Optional[float] = bounded(None, ">= 0")
 
 
 @dataclass
@@ -232,7 +239,98 @@ TASK_SCHEMAS = {
 
 
 @dataclass
+class StageConfig:
+    """What `python -m ppo_suite` runs (`stage=<name>`); each stage's schema extends it. Run dirs are Hydra's."""
+
+    name: str = "ppo"  # the module in ppo_suite.stages
+
+
+@dataclass
+class TrainerSettings:
+    """The TRL trainer's loop for the sft and reward_model stages."""
+
+    epochs: float = bounded(1.0, "> 0")
+    learning_rate: float = bounded(2e-4, "> 0")
+    batch_size: int = bounded(8, ">= 1")  # sequences (sft) or preference pairs (reward_model) per optimizer step
+    micro_batch_size: Optional[int] = bounded(None, "[1, batch_size]")  # per forward/backward, accumulated up to batch_size; null = batch_size
+    max_length: int = bounded(512, ">= 1")  # tokens per sequence; longer examples are truncated (sft) or dropped (reward_model)
+    max_examples: Optional[int] = bounded(None, ">= 1")  # the first N training rows only (quick runs)
+    warmup_ratio: float = bounded(0.0, "[0, 1)")  # of the total optimizer steps
+    lr_scheduler: str = "linear"
+
+
+@dataclass
+class SFTStageConfig(StageConfig):
+    """Supervised fine-tuning on prompt/completion demonstrations (TRL's SFTTrainer, completion-only loss)."""
+
+    name: str = "sft"
+    train_file: str = MISSING  # JSONL rows {"prompt", "completion"} (TRL's prompt-completion layout)
+    eval_file: Optional[str] = None  # held-out rows of the same layout: eval loss before and after
+    trainer: TrainerSettings = field(default_factory=TrainerSettings)
+
+
+@dataclass
+class SimilarityLossSettings:
+    """The ad project's three-term reward-model loss (ppo_suite.reward_losses.similarity_loss)."""
+
+    embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
+    alpha: float = bounded(1.0, ">= 0")  # query-ad relevance
+    beta: float = bounded(1.0, ">= 0")  # ranking against the competing ads
+    gamma: float = bounded(1.0, ">= 0")  # content preservation
+    margin: float = bounded(0.05, ">= 0")  # of the ranking term, as in the ad_similarity reward
+    temperature: float = bounded(0.05, "> 0")  # a similarity gap of this size is a 73% preference
+
+
+@dataclass
+class RewardModelStageConfig(StageConfig):
+    """A reward model as a LoRA adapter and a score head on the policy's own base (TRL's RewardTrainer)."""
+
+    name: str = "reward_model"
+    train_file: str = MISSING  # JSONL rows {"prompt", "chosen", "rejected"} (+ query, ad_text, competitors for loss=similarity)
+    eval_file: Optional[str] = None  # held-out pairs: pairwise accuracy before and after training
+    loss: str = "pairwise"  # pairwise (Bradley-Terry) | similarity (the ad project's three-term loss)
+    similarity: SimilarityLossSettings = field(default_factory=SimilarityLossSettings)
+    trainer: TrainerSettings = field(default_factory=TrainerSettings)
+
+
+@dataclass
+class EvaluateStageConfig(StageConfig):
+    """Compare checkpoints on the task's held-out prompts with one sampling seed (eval.* settings)."""
+
+    name: str = "evaluate"
+    checkpoints: list[str] = field(default_factory=lambda: ["base"])  # "base" (the model config as is) or run dirs
+    labels: Optional[list[str]] = None  # one per checkpoint; default: "base" or the run dir's name
+
+
+@dataclass
+class PipelineStep:
+    stage: str = MISSING  # a stage name
+    name: str = MISSING  # its sub-dir of the pipeline's run dir; later steps' overrides may use ${dir:<name>}
+    overrides: list[str] = field(default_factory=list)  # command-line overrides of that stage's run
+
+
+@dataclass
+class PipelineStageConfig(StageConfig):
+    """Stages in order, each a `python -m ppo_suite` run in its own sub-dir, each reading the previous ones' outputs."""
+
+    name: str = "pipeline"
+    steps: list[PipelineStep] = field(default_factory=list)
+    common_overrides: list[str] = field(default_factory=list)  # given to every step first
+
+
+# stage.name -> its schema; ppo_suite.stages runs the module of the same name.
+STAGE_SCHEMAS = {
+    "ppo": StageConfig,
+    "sft": SFTStageConfig,
+    "reward_model": RewardModelStageConfig,
+    "evaluate": EvaluateStageConfig,
+    "pipeline": PipelineStageConfig,
+}
+
+
+@dataclass
 class Config:
+    stage: Any = MISSING  # a StageConfig subclass, chosen by the stage group
     model: ModelConfig = MISSING
     hardware: HardwareConfig = MISSING
     task: Any = MISSING  # a TaskConfig subclass, chosen by the task group
@@ -255,12 +353,20 @@ def register_configs() -> None:
     cs.store(group="logger", name="base_logger", node=LoggerConfig)
     for name, schema in TASK_SCHEMAS.items():
         cs.store(group="task", name=f"base_{name}", node=schema)
+    for name, schema in STAGE_SCHEMAS.items():
+        cs.store(group="stage", name=f"base_{name}", node=schema)
 
 
 def task_schema(name: str) -> type:
     if name not in TASK_SCHEMAS:
         raise ConfigError(f"task.name={name!r} is not one of {sorted(TASK_SCHEMAS)}")
     return TASK_SCHEMAS[name]
+
+
+def stage_schema(name: str) -> type:
+    if name not in STAGE_SCHEMAS:
+        raise ConfigError(f"stage.name={name!r} is not one of {sorted(STAGE_SCHEMAS)}; pick one with stage=<name>")
+    return STAGE_SCHEMAS[name]
 
 
 def validate(cfg: DictConfig) -> None:
@@ -286,6 +392,7 @@ def validate(cfg: DictConfig) -> None:
     try:
         check_schema(cfg, Config, "")
         check_schema(cfg.task, task_schema(cfg.task.name), "task")
+        check_schema(cfg.stage, stage_schema(cfg.stage.name), "stage")
         parse_rewards(cfg.reward)
     except OmegaConfBaseException as err:  # e.g. an interpolation that does not resolve
         raise ConfigError(omegaconf_message(err, "")) from err
@@ -297,9 +404,10 @@ def validate(cfg: DictConfig) -> None:
         "hardware.dtype": ["auto", *DTYPES],
         "hardware.autocast": list(AUTOCAST_MODES),
         "logger.backend": list(BACKENDS),
+        "stage.loss": ["pairwise", "similarity"] if cfg.stage.name == "reward_model" else [None],
     }
     for key, valid in choices.items():
-        value = OmegaConf.select(cfg, key)
+        value = OmegaConf.select(cfg, key, default=None)
         if value not in valid:
             raise ConfigError(f"{key}={value!r} is not one of {valid}")
 

@@ -12,7 +12,6 @@ import dataclasses
 import fcntl
 import hashlib
 import json
-import os
 import random
 import shutil
 import tempfile
@@ -23,18 +22,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ppo_suite.config import EmbeddedModelConfig
+from ppo_suite.paths import cache_root, resolve_path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("PPO_SUITE_CACHE", Path.home() / ".cache" / "ppo_suite"))
-
-
-def resolve_path(path: str) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
 
 
 def is_held_out(file: Path) -> bool:

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from ppo_suite.config import bounded
-from ppo_suite.embedded_model import _train_tokenizer, cached_build, llama_config, resolve_path, train_briefly
+from ppo_suite.embedded_model import _train_tokenizer, cached_build, llama_config, train_briefly
+from ppo_suite.paths import resolve_path
 from ppo_suite.errors import DataError
 from ppo_suite.tasks.io import read_rows
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 from pathlib import Path
 
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 from ppo_suite.config import HardwareConfig, ModelConfig
@@ -236,7 +238,9 @@ class Policy(nn.Module):
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.lm.save_pretrained(directory / "policy")
+        # only the policy's own adapter: a reward adapter attached beside it (reward=learned) is not the policy's
+        extra = {"selected_adapters": ["default"]} if self.is_peft else {}
+        self.lm.save_pretrained(directory / "policy", **extra)
         torch.save(self.value_head.state_dict(), directory / "value_head.pt")
 
     def load(self, directory: Path) -> None:
@@ -262,8 +266,58 @@ def _disable_dropout(model: nn.Module) -> None:
             module.p = 0.0
 
 
+def adapter_chain(path: str | Path, key: str = "model.adapter") -> list[Path]:
+    """The LoRA adapters that make up the model of `path`, in the order they apply to the base.
+
+    `path` is an adapter dir (adapter_config.json), an `sft` run dir (adapter/) or a PPO run dir (final/policy/);
+    a run that itself started from `model.adapter` (its config.yaml says) has that chain first.
+    """
+    path = Path(path).expanduser()
+    if (path / "adapter_config.json").is_file():
+        return [path]
+    for own in (path / "adapter", path / "final" / "policy"):
+        if (own / "adapter_config.json").is_file():
+            saved = path / "config.yaml"
+            start = OmegaConf.select(OmegaConf.load(saved), "model.adapter") if saved.is_file() else None
+            return (adapter_chain(start, f"{saved}: model.adapter") if start else []) + [own]
+    raise ConfigError(
+        f"{key}={str(path)!r}: no LoRA adapter there: expected adapter_config.json, or the adapter/ of an sft run "
+        "dir, or the final/policy/ of a PPO run dir (a run with model.finetune=full saves a whole model: load it with "
+        "model.name_or_path)"
+    )
+
+
+def base_identity(model_cfg: ModelConfig) -> dict:
+    """What makes a base model the same one: its source and the adapters merged into it (by content).
+
+    Saved beside a reward adapter and compared when it is attached to a policy: an adapter trained on another
+    base would score nonsense without any error."""
+    import hashlib
+
+    if model_cfg.gguf is not None:
+        source = f"gguf:{model_cfg.gguf.package}/{model_cfg.gguf.file}"
+    elif model_cfg.embedded is not None:
+        source = "embedded:" + json.dumps(OmegaConf.to_container(OmegaConf.structured(model_cfg.embedded)), sort_keys=True)
+    else:
+        source = f"{model_cfg.name_or_path}@{model_cfg.revision or 'main'}"
+    adapters = [
+        hashlib.sha256((p / "adapter_model.safetensors").read_bytes()).hexdigest()[:16]
+        for p in (adapter_chain(model_cfg.adapter) if model_cfg.adapter else [])
+    ]
+    return {"source": source, "merged_adapters": adapters}
+
+
+def _merge_adapters(lm: nn.Module, chain: list[Path]) -> nn.Module:
+    from peft import PeftModel
+
+    for path in chain:
+        lm = PeftModel.from_pretrained(lm, str(path)).merge_and_unload()
+    return lm
+
+
 def load_model(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device):
-    """The plain causal LM as `hardware` asks for it (dtype, attention kernel, 4-bit base), dropout off."""
+    """The plain causal LM as `hardware` asks for it (dtype, attention kernel, 4-bit base), dropout off, with the
+    `model.adapter` chain merged in (a 4-bit base leaves that to `load_policy`)."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     if hardware.dtype != "auto" and hardware.dtype not in DTYPES:
@@ -286,6 +340,8 @@ def load_model(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, de
     lm = _from_pretrained(AutoModelForCausalLM, source, "model", **kwargs)
     if not hardware.load_in_4bit:
         lm.to(device)
+        if model_cfg.adapter:
+            lm = _merge_adapters(lm, adapter_chain(model_cfg.adapter))
     elif device.type == "cpu":
         _keep_4bit_layout_trainable(lm)
     _disable_dropout(lm)
@@ -306,6 +362,30 @@ def _keep_4bit_layout_trainable(lm: nn.Module) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
+def lora_config(model_cfg: ModelConfig, task_type: str):
+    from peft import LoraConfig
+
+    target = model_cfg.lora.target_modules
+    return LoraConfig(
+        r=model_cfg.lora.r,
+        lora_alpha=model_cfg.lora.alpha,
+        lora_dropout=model_cfg.lora.dropout,
+        target_modules=target if isinstance(target, str) else list(target),
+        task_type=task_type,
+    )
+
+
+def _continue_adapter(lm: nn.Module, chain: list[Path]) -> nn.Module:
+    from peft import PeftModel
+
+    if len(chain) > 1:
+        raise ConfigError(
+            f"model.adapter is a chain of {len(chain)} adapters ({', '.join(map(str, chain))}) and a 4-bit base cannot "
+            "have adapters merged into it; start from a run trained on the plain base"
+        )
+    return PeftModel.from_pretrained(lm, str(chain[0]), is_trainable=True)
+
+
 def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, device: torch.device) -> Policy:
     if model_cfg.finetune not in FINETUNE_MODES:
         raise ConfigError(f"model.finetune={model_cfg.finetune!r} is not one of {FINETUNE_MODES}")
@@ -315,21 +395,14 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
 
     ref_lm = None
     if model_cfg.finetune == "lora":
-        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+        from peft import get_peft_model, prepare_model_for_kbit_training
 
         if hardware.load_in_4bit:
             lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=hardware.gradient_checkpointing)
-        target = model_cfg.lora.target_modules
-        lm = get_peft_model(
-            lm,
-            LoraConfig(
-                r=model_cfg.lora.r,
-                lora_alpha=model_cfg.lora.alpha,
-                lora_dropout=model_cfg.lora.dropout,
-                target_modules=target if isinstance(target, str) else list(target),
-                task_type="CAUSAL_LM",
-            ),
-        )
+        if hardware.load_in_4bit and model_cfg.adapter:  # no merging into 4-bit weights: train that adapter on
+            lm = _continue_adapter(lm, adapter_chain(model_cfg.adapter))
+        else:
+            lm = get_peft_model(lm, lora_config(model_cfg, "CAUSAL_LM"))
     else:
         ref_lm = copy.deepcopy(lm).requires_grad_(False).eval()
     if hardware.gradient_checkpointing:
@@ -338,4 +411,5 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
             lm.enable_input_require_grads()
     policy = Policy(lm, ref_lm, autocast_dtype(hardware.autocast, device), hardware.logit_chunk_tokens)
     policy.value_head.to(device)
+    policy.base_identity = base_identity(model_cfg)  # what a reward adapter attached to this base must have been trained on
     return policy

@@ -116,3 +116,20 @@ def generate(
         logprobs=scored["logprobs"],
         values=scored["values"],
     )
+
+
+@torch.no_grad()
+def forward_no_grad(policy, rollout: Rollout, micro_batch: int, temperature: float, with_values: bool) -> dict:
+    """(B, T) log-probs (and values) of the rollout's responses under the policy as it is, in micro-batches."""
+    policy.eval()
+    chunks = []
+    for i in range(0, len(rollout.input_ids), micro_batch):
+        ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
+        chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=with_values))
+    return {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
+
+
+def reference_logprobs(policy, rollout: Rollout, micro_batch: int, temperature: float) -> torch.Tensor:
+    """(B, T) log-probs of the rollout's responses under the reference policy: one pass, adapter off."""
+    with policy.reference():
+        return forward_no_grad(policy, rollout, micro_batch, temperature, with_values=False)["logprobs"]

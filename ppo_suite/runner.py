@@ -21,13 +21,13 @@ from tqdm.auto import tqdm
 
 from ppo_suite import ppo_math as pm
 from ppo_suite.chat import PromptFormat, prompt_format
-from ppo_suite.text_stats import text_stats
 from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from ppo_suite.config import validate
 from ppo_suite.errors import ConfigError, PPOSuiteError
 from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device
 from ppo_suite.rewards import WeightedReward, parse_rewards, score
-from ppo_suite.rollout import Rollout, generate
+from ppo_suite.evaluation import evaluate
+from ppo_suite.rollout import Rollout, forward_no_grad, generate, reference_logprobs
 from ppo_suite.run_dir import claimed
 from ppo_suite.tasks import columns_of, load_task
 from ppo_suite.tracking import Tracker
@@ -130,7 +130,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     _warn_about_long_prompts(tokenizer, fmt, task.train + task.eval, cfg.task.max_prompt_tokens)
     torch.manual_seed(cfg.seed)  # the value head's and adapter's initial weights
     policy = load_policy(source, cfg.model, cfg.hardware, device)
-    rewards = [spec.build() for spec in reward_specs]
+    rewards = [spec.build(policy) for spec in reward_specs]  # before the optimizer: a reward adapter stays frozen
 
     ppo = cfg.ppo
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=ppo.learning_rate, weight_decay=ppo.weight_decay)
@@ -191,8 +191,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         mask = rollout.response_mask.to(device)
         old = {"logprobs": rollout.logprobs, "values": rollout.values}
         if ppo.recompute_logprobs:
-            old = _forward_no_grad(policy, rollout, sizes.micro_batch, cfg.generation.temperature, with_values=True)
-        ref_logprobs = _reference_logprobs(policy, rollout, sizes.micro_batch, cfg.generation.temperature)
+            old = forward_no_grad(policy, rollout, sizes.micro_batch, cfg.generation.temperature, with_values=True)
+        ref_logprobs = reference_logprobs(policy, rollout, sizes.micro_batch, cfg.generation.temperature)
         t_forward = clock(device)
 
         # 4. KL-shaped rewards, advantages and returns.
@@ -306,23 +306,6 @@ def clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-@torch.no_grad()
-def _forward_no_grad(policy, rollout: Rollout, micro_batch: int, temperature: float, with_values: bool) -> dict:
-    """(B, T) log-probs (and values) of the rollout's responses under the policy as it is, in micro-batches."""
-    policy.eval()
-    chunks = []
-    for i in range(0, len(rollout.input_ids), micro_batch):
-        ids, attn = rollout.input_ids[i : i + micro_batch], rollout.attention_mask[i : i + micro_batch]
-        chunks.append(policy(ids, attn, rollout.prompt_length, temperature, with_values=with_values))
-    return {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
-
-
-def _reference_logprobs(policy, rollout: Rollout, micro_batch: int, temperature: float) -> torch.Tensor:
-    """(B, T) log-probs of the rollout's responses under the reference policy: one pass, adapter off."""
-    with policy.reference():
-        return _forward_no_grad(policy, rollout, micro_batch, temperature, with_values=False)["logprobs"]
-
-
 def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg) -> dict:
     ppo = cfg.ppo
     mask = rollout.response_mask.to(advantages.device)
@@ -386,34 +369,10 @@ def _sample_rows(batch: list[dict], rollout: Rollout, rewards: list[WeightedRewa
     ]
 
 
-@torch.no_grad()
-def evaluate(policy, tokenizer, fmt: PromptFormat, rewards, records: list[dict], cfg, device) -> dict:
-    """Mean reward of the policy on held-out prompts, with a fixed sampling seed; and its KL to the reference."""
-    torch.manual_seed(cfg.eval.seed)
-    records = [r for r in records for _ in range(cfg.eval.samples_per_prompt)]
-    totals, matrices, kls, completions, finished = [], [], [], [], []
-    batch = cfg.ppo.batch_size
-    for i in range(0, len(records), batch):
-        chunk = records[i : i + batch]
-        prompts = [r["prompt"] for r in chunk]
-        rollout = generate(policy, tokenizer, prompts, cfg.generation, cfg.task.max_prompt_tokens, device, fmt)
-        matrix, total, _ = score(rewards, prompts, rollout.completions, columns_of(chunk))
-        mask = rollout.response_mask.to(device)
-        ref_logprobs = _reference_logprobs(policy, rollout, cfg.hardware.micro_batch_size, cfg.generation.temperature)
-        kls.append((pm.kl_k1(rollout.logprobs, ref_logprobs) * mask).sum(1).cpu())
-        totals.append(total)
-        matrices.append(matrix)
-        completions.extend(rollout.completions)
-        finished.append(rollout.finished.float().cpu())
-    total, matrix = torch.cat(totals), torch.cat(matrices)
-    metrics = {"reward/total/mean": total.mean().item(), "reward/total/std": total.std().item(), "kl_to_reference": torch.cat(kls).mean().item()}
-    for j, reward in enumerate(rewards):
-        column = matrix[:, j][~matrix[:, j].isnan()]
-        metrics[f"reward/{reward.name}/mean"] = column.mean().item() if len(column) else float("nan")
-    metrics["response/finished_frac"] = torch.cat(finished).mean().item()  # ended their turn within max_new_tokens
-    metrics |= text_stats(completions)
-    samples = [{"prompt": r["prompt"], "completion": c, "reward": t} for r, c, t in zip(records, completions, total.tolist())]
-    return {"metrics": metrics, "samples": samples}
+def objective(final_metrics: dict, kl_budget: float | None) -> float:
+    """What a sweep optimises: the final held-out reward, less the held-out KL beyond the budget (if any)."""
+    over = max(0.0, final_metrics["kl_to_reference"] - kl_budget) if kl_budget is not None else 0.0
+    return final_metrics["reward/total/mean"] - over
 
 
 def _summarise(policy, tokenizer, fmt, rewards, eval_records, cfg, device, initial_eval, tracker) -> dict:
@@ -426,6 +385,7 @@ def _summarise(policy, tokenizer, fmt, rewards, eval_records, cfg, device, initi
         "initial": before,
         "final": after,
         "reward_gain": after["reward/total/mean"] - before["reward/total/mean"],
+        "objective": objective(after, cfg.eval.kl_budget),
         "samples": [
             {"prompt": b["prompt"], "before": b["completion"], "after": a["completion"]}
             for b, a in zip(initial_eval["samples"][: cfg.eval.show_samples], final_eval["samples"][: cfg.eval.show_samples])

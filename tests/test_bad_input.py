@@ -15,7 +15,7 @@ import torch
 from omegaconf import MISSING
 
 from conftest import ROOT, make_config
-from ppo_suite.config import TASK_SCHEMAS, Config, HardwareConfig, ModelConfig, validate
+from ppo_suite.config import STAGE_SCHEMAS, TASK_SCHEMAS, Config, HardwareConfig, ModelConfig, validate
 from ppo_suite.errors import ConfigError, DataError, RewardError
 from ppo_suite.rewards import BUILTIN_REWARDS, CommonRewardSettings, WeightedReward, parse_rewards, score
 from ppo_suite.tasks import load_task
@@ -118,7 +118,8 @@ def reward_settings() -> list[type]:
 
 
 def test_every_numeric_setting_declares_its_range():
-    schemas = {*schemas_under(Config), *(s for t in TASK_SCHEMAS.values() for s in schemas_under(t)), *reward_settings()}
+    schemas = {*schemas_under(Config), *(s for t in TASK_SCHEMAS.values() for s in schemas_under(t)), *reward_settings(),
+               *(s for t in STAGE_SCHEMAS.values() for s in schemas_under(t))}
     unbounded = []
     for schema in schemas:
         for f in dataclasses.fields(schema):

@@ -76,3 +76,25 @@ def test_the_kl_sweep_preset_and_the_launcher_compose():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ppo.kl_coef: 0.05,0.1,0.3" in result.stdout and "seed: 0,1" in result.stdout
     assert "GPUPoolLauncher" in result.stdout and "gpus_per_job: 1" in result.stdout
+
+
+def test_an_optuna_search_launches_trials_through_the_pool_and_keeps_the_best(tmp_path):
+    result = sweep(tmp_path, "hydra/sweeper=optuna_search", "hydra.launcher.gpus=[0,1]", "hydra.sweeper.n_trials=6",
+                   "hydra.sweeper.n_jobs=2", "hydra.sweeper.seed=0", "x=interval(0,1)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = records(tmp_path, 6)
+    assert most_at_once(seen) <= 2
+    trials = (tmp_path / "optuna_trials.csv").read_text().splitlines()
+    assert trials[0] == "trial,x,value,job_dir" and len(trials) == 7
+    values = [float(line.split(",")[2]) for line in trials[1:]]
+    xs = [float(line.split(",")[1]) for line in trials[1:]]
+    assert values == pytest.approx([-((x - 0.3) ** 2) for x in xs])  # each trial was told its own job's objective
+    best = (tmp_path / "optuna_best.yaml").read_text()
+    assert f"best_value: {max(values)}" in best
+
+
+def test_the_optuna_preset_composes():
+    command = [sys.executable, "-m", "ppo_suite", "+experiment=sentiment", "+hparams_search=optuna", "--cfg", "hydra"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "OptunaSearch" in result.stdout and "ppo.learning_rate: tag(log, interval(5e-5, 5e-4))" in result.stdout

@@ -20,5 +20,13 @@ def test_unique_word_ratio_and_the_summary():
     assert unique_word_ratio("") == 0.0
     assert text_stats(TEXTS) == pytest.approx({
         "text/distinct_1": 3 / 7, "text/distinct_2": 3 / 5, "text/unique_word_ratio": (1 + 3 / 4 + 0) / 3,
+        "text/repeated_3gram_frac": 0.0,  # "a great great film": trigrams (a great great), (great great film)
         "text/words_mean": 7 / 3, "text/words_max": 4.0, "text/empty_frac": 1 / 3,
     })
+
+
+def test_repeated_trigrams_count_the_loops_of_one_text():
+    from ppo_suite.text_stats import repeated_ngram_frac
+
+    assert repeated_ngram_frac("a b c a b c") == pytest.approx(1 / 4)  # trigrams abc bca cab abc: one repeats
+    assert repeated_ngram_frac("a b") == 0.0

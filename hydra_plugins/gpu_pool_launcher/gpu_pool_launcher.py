@@ -141,5 +141,5 @@ class GPUPoolLauncher(Launcher):
             return JobReturn(overrides=overrides, working_dir=str(job_dir), status=JobStatus.FAILED, _return_value=error)
         summary_file = job_dir / "summary.json"
         summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
-        value = (summary.get("final") or {}).get("reward/total/mean")  # what `main` returns, for sweepers
+        value = summary.get("objective")  # what `main` returns, for sweepers
         return JobReturn(overrides=overrides, working_dir=str(job_dir), status=JobStatus.COMPLETED, _return_value=value)

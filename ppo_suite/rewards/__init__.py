@@ -45,6 +45,7 @@ BUILTIN_REWARDS = {
     "f1": "ppo_suite.rewards.f1:AnswerMatch",
     "reward_model": "ppo_suite.rewards.reward_model:RewardModel",
     "rewrite_task_model": "ppo_suite.rewards.rewrite_task_model:RewriteTaskModel",
+    "learned": "ppo_suite.rewards.learned:LearnedReward",
 }
 
 
@@ -67,8 +68,9 @@ class RewardSpec:
     common: CommonRewardSettings
     factory: Callable[[], RewardFn]
 
-    def build(self) -> "WeightedReward":
-        return WeightedReward(self.name, self.factory(), self.common.weight, self.common.timeout)
+    def build(self, policy=None) -> "WeightedReward":
+        """`policy`: the PPO policy, for a reward that scores with an adapter on its base (reward=learned)."""
+        return WeightedReward(self.name, self.factory(policy), self.common.weight, self.common.timeout)
 
 
 @dataclass
@@ -107,12 +109,17 @@ def parse_rewards(reward_cfg: DictConfig | dict) -> list[RewardSpec]:
         if "_target_" in entry:
             from hydra.utils import instantiate
 
-            specs.append(RewardSpec(name, common, lambda entry=entry: instantiate(entry)))
+            specs.append(RewardSpec(name, common, lambda policy, entry=entry: instantiate(entry)))
             continue
         cls = _builtin_class(name, entry.pop("type", name))
         settings = _checked(cls.Settings, entry, f"reward.{name}")
-        specs.append(RewardSpec(name, common, lambda cls=cls, settings=settings: cls(settings)))
+        specs.append(RewardSpec(name, common, functools.partial(_construct, cls, settings)))
     return specs
+
+
+def _construct(cls, settings, policy):
+    """A built-in reward from its settings; one that shares the policy's base (`shares_policy_base`) gets the policy."""
+    return cls(settings, policy=policy) if getattr(cls, "shares_policy_base", False) else cls(settings)
 
 
 def _checked(schema: type, values: dict, key: str):

@@ -25,7 +25,7 @@ from typing import Optional
 
 from ppo_suite.chat import CHAT_MODES
 from ppo_suite.config import EmbeddedModelConfig, GGUFSource, bounded
-from ppo_suite.embedded_model import resolve_path
+from ppo_suite.paths import resolve_path
 from ppo_suite.metrics import METRICS, score_answer
 from ppo_suite.rewards.answer_cache import AnswerCache
 from ppo_suite.rewards.task_model import TaskModelError, load_hf_task_model

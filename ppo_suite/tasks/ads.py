@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ppo_suite.config import AdsTaskConfig
-from ppo_suite.embedded_model import resolve_path
+from ppo_suite.paths import resolve_path
 from ppo_suite.errors import DataError
 from ppo_suite.tasks import TaskData, render_prompt
 from ppo_suite.tasks.io import nonempty, read_json, require

@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 
 from ppo_suite.config import JsonlTaskConfig
-from ppo_suite.embedded_model import resolve_path
+from ppo_suite.paths import resolve_path
 from ppo_suite.tasks import TaskData, render_prompt
 from ppo_suite.tasks.io import read_rows, require
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 
 from ppo_suite.config import PRewriteTaskConfig
-from ppo_suite.embedded_model import resolve_path
+from ppo_suite.paths import resolve_path
 from ppo_suite.errors import DataError
 from ppo_suite.tasks import TaskData, render_prompt
 from ppo_suite.tasks.io import read_rows, require

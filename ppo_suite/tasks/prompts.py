@@ -8,7 +8,7 @@ An undecodable line is reported by file and line.
 from __future__ import annotations
 
 from ppo_suite.config import PromptsTaskConfig
-from ppo_suite.embedded_model import resolve_path
+from ppo_suite.paths import resolve_path
 from ppo_suite.tasks import TaskData, render_prompt
 from ppo_suite.tasks.io import read_lines
 
