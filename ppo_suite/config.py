@@ -355,6 +355,9 @@ def register_configs() -> None:
         cs.store(group="task", name=f"base_{name}", node=schema)
     for name, schema in STAGE_SCHEMAS.items():
         cs.store(group="stage", name=f"base_{name}", node=schema)
+    from ppo_suite.rewards import register_reward_schemas
+
+    register_reward_schemas(cs)
 
 
 def task_schema(name: str) -> type:

@@ -10,6 +10,8 @@ import time
 import typing
 
 import numpy as np
+import re
+
 import pytest
 import torch
 from omegaconf import MISSING
@@ -72,14 +74,26 @@ from ppo_suite.tasks import load_task
         ("logger.backend=tensorboard", r"logger\.backend='tensorboard' is not one of \['none', 'wandb'\]"),
         # Rewards.
         ("reward.ad_similarity.weight=nan", r"reward\.ad_similarity\.weight=nan must be a finite number"),
-        ("reward.ad_similarity.weight=heavy", r"reward\.ad_similarity\.weight: Value 'heavy' .* could not be converted"),
-        ("+reward.ad_similarity.timeout=0", r"reward\.ad_similarity\.timeout=0\.0 must be > 0"),
+        ("reward.ad_similarity.timeout=0", r"reward\.ad_similarity\.timeout=0\.0 must be > 0"),
         ("reward.ad_similarity.batch_size=0", r"reward\.ad_similarity\.batch_size=0 must be >= 1"),
     ],
 )
 def test_a_bad_setting_is_a_config_error_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
         validate(make_config("+experiment=ads", "model=tiny_test", override))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("reward.ad_similarity.weight=heavy", r"reward\.ad_similarity\.weight=heavy .*Value 'heavy' of type 'str' could not be converted to Float"),
+    ("reward.length.max_words=lots", r"reward\.length\.max_words=lots .*Value 'lots' of type 'str' could not be converted to Integer"),
+    ("reward.ad_similarity.alpah=1", r"Could not override 'reward\.ad_similarity\.alpah'.*Key 'alpah' not in 'AdSimilaritySettingsEntry'"),
+])
+def test_a_reward_setting_of_the_wrong_type_or_name_fails_at_composition(override, message):
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException) as err:
+        make_config("+experiment=sentiment", "reward=[sentiment,length,ad_similarity]", override)
+    assert re.search(message, f"{err.value} {err.value.__cause__}", re.S), f"{err.value} {err.value.__cause__}"
 
 
 def test_the_task_is_checked_against_the_schema_of_its_name():

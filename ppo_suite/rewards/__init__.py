@@ -22,8 +22,10 @@ import importlib
 import math
 import numbers
 import threading
+import typing
 from concurrent.futures import Future
-from dataclasses import dataclass, fields
+from dataclasses import MISSING as MISSING_FACTORY
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -115,6 +117,24 @@ def parse_rewards(reward_cfg: DictConfig | dict) -> list[RewardSpec]:
         settings = _checked(cls.Settings, entry, f"reward.{name}")
         specs.append(RewardSpec(name, common, functools.partial(_construct, cls, settings)))
     return specs
+
+
+def entry_schema(name: str) -> type:
+    """The schema of a built-in reward's entry under `reward.<name>`: the common settings and the reward's own, as one
+    dataclass. conf/reward/<name>.yaml lists it first (`- base_<name>`), so a wrong type or key fails at composition."""
+    settings = _builtin_class(name, name).Settings
+    entry_fields = []
+    for schema in (CommonRewardSettings, settings):
+        hints = typing.get_type_hints(schema)
+        for f in fields(schema):
+            default = {"default_factory": f.default_factory} if f.default_factory is not MISSING_FACTORY else {"default": f.default}
+            entry_fields.append((f.name, hints[f.name], field(metadata=f.metadata, **default)))
+    return make_dataclass(f"{settings.__name__}Entry", entry_fields)
+
+
+def register_reward_schemas(store) -> None:
+    for name in BUILTIN_REWARDS:
+        store.store(group="reward", name=f"base_{name}", node={name: entry_schema(name)})
 
 
 def _construct(cls, settings, policy):
