@@ -303,6 +303,17 @@ class EvaluateStageConfig(StageConfig):
 
 
 @dataclass
+class PRewriteSearchStageConfig(StageConfig):
+    """PRewrite-S: K sampled rewrites of each instruction, the best on a dev split kept, reported on the test split."""
+
+    name: str = "prewrite_search"
+    checkpoint: str = "base"  # the rewriter: "base" or a PPO (or sft) run dir trained on the prewrite task
+    num_candidates: int = bounded(8, ">= 1")  # K sampled rewrites per instruction (PRewrite-S); PRewrite-I is the greedy one
+    dev_file: Optional[str] = None  # examples that choose among the candidates; null = task.train_file
+    # the test split is task.eval_file; the candidates are sampled with generation.* (temperature etc.)
+
+
+@dataclass
 class PipelineStep:
     stage: str = MISSING  # a stage name
     name: str = MISSING  # its sub-dir of the pipeline's run dir; later steps' overrides may use ${dir:<name>}
@@ -324,6 +335,7 @@ STAGE_SCHEMAS = {
     "sft": SFTStageConfig,
     "reward_model": RewardModelStageConfig,
     "evaluate": EvaluateStageConfig,
+    "prewrite_search": PRewriteSearchStageConfig,
     "pipeline": PipelineStageConfig,
 }
 
