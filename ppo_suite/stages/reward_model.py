@@ -85,9 +85,10 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
         report["eval_accuracy_after"] = pairwise_accuracy(trainer.model, tokenizer, fmt, eval_rows, s.trainer, compute)
     save(trainer.model, run_dir)
     report = finish_record(cfg, run_dir, ra.RECORD_FILE.removesuffix(".json"), started, trainer.state.log_history, report)
-    log.info("reward_model: train loss %.4f; held-out pairwise accuracy %s -> %s over %d pairs; use it with "
-             "reward=learned reward.learned.run_dir=%s", report["train_loss"], report.get("eval_accuracy_before"),
-             report.get("eval_accuracy_after"), len(eval_rows), run_dir)
+    accuracy = (f"; held-out pairwise accuracy {report['eval_accuracy_before']:.3f} -> {report['eval_accuracy_after']:.3f} "
+                f"over {len(eval_rows)} pairs") if eval_rows else ""
+    log.info("reward_model: train loss %.4f%s; use it with reward=learned reward.learned.run_dir=%s",
+             report["train_loss"], accuracy, run_dir)
     return report.get("eval_accuracy_after")
 
 
