@@ -210,7 +210,7 @@ def test_an_unknown_stage_is_named():
     with pytest.raises(ConfigCompositionException, match="stage/nope"):
         make_config("stage=nope")
     cfg = make_config("stage.name=nope")
-    with pytest.raises(ConfigError, match=r"stage\.name='nope' is not one of \['evaluate', 'pipeline', 'ppo', 'reward_model', 'sft'\]"):
+    with pytest.raises(ConfigError, match=r"stage\.name='nope' is not one of \['evaluate', 'pipeline', 'ppo', 'prewrite_search', 'reward_model', 'sft'\]"):
         run_stage(cfg, Path("unused"))
 
 
