@@ -8,9 +8,10 @@ policy (`final/`), `evaluate` a comparison; `pipeline` runs several in order.
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ppo_suite.config import validate
 
@@ -29,3 +30,21 @@ def output_dir(run_dir: Path | None) -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir)
+
+
+def start_record(cfg: DictConfig, run_dir: Path) -> float:
+    """Write the resolved config into the run dir (what later stages read back, e.g. model.adapter); the start time."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return time.perf_counter()
+
+
+def text_model(cfg: DictConfig):
+    """(device, model source, tokenizer, prompt format) of `cfg.model` on `cfg.hardware`: what every stage reads text with."""
+    from ppo_suite.chat import prompt_format
+    from ppo_suite.models import load_tokenizer, model_source, resolve_device
+
+    source = model_source(cfg.model)
+    tokenizer = load_tokenizer(source, cfg.model)
+    fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
+    return resolve_device(cfg.hardware.device), source, tokenizer, fmt

@@ -16,15 +16,14 @@ import logging
 import subprocess
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from ppo_suite.chat import prompt_format
 from ppo_suite.errors import ConfigError
 from ppo_suite.evaluation import evaluate
-from ppo_suite.models import Policy, autocast_dtype, load_model, load_tokenizer, model_source, resolve_device
+from ppo_suite.models import Policy, autocast_dtype, load_model
 from ppo_suite.paths import PROJECT_ROOT
 from ppo_suite.rewards import parse_rewards, score
-from ppo_suite.stages import output_dir
+from ppo_suite.stages import output_dir, start_record, text_model
 from ppo_suite.tasks import columns_of, load_task
 
 log = logging.getLogger(__name__)
@@ -54,13 +53,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     records = task.eval[: cfg.eval.num_prompts]
     if not records:
         raise ConfigError("stage=evaluate needs held-out prompts: the task has no eval split, or eval.num_prompts=0")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    start_record(cfg, run_dir)
 
-    device = resolve_device(cfg.hardware.device)
-    source = model_source(cfg.model)
-    tokenizer = load_tokenizer(source, cfg.model)
-    fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
+    device, source, tokenizer, fmt = text_model(cfg)
     rewards = [spec.build() for spec in parse_rewards(cfg.reward)]  # no policy: a learned reward loads its own base
     base = load_model(source, cfg.model, cfg.hardware, device).eval()
     compute = autocast_dtype(cfg.hardware.autocast, device)

@@ -16,12 +16,11 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ppo_suite.chat import prompt_format
 from ppo_suite.errors import ConfigError
-from ppo_suite.models import Policy, autocast_dtype, load_model, load_tokenizer, model_source, resolve_device
+from ppo_suite.models import Policy, autocast_dtype, load_model
 from ppo_suite.rewards import parse_rewards, score
 from ppo_suite.rollout import generate
-from ppo_suite.stages import output_dir
+from ppo_suite.stages import output_dir, start_record, text_model
 from ppo_suite.tasks import columns_of
 from ppo_suite.tasks.prewrite import records as prewrite_records
 
@@ -39,13 +38,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     missing = sorted(set(test) - set(dev))
     if missing:
         raise ConfigError(f"the dev split has no examples of the test instruction(s) {missing}: nothing to choose a rewrite by")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    start_record(cfg, run_dir)
 
-    device = resolve_device(cfg.hardware.device)
-    source = model_source(cfg.model)
-    tokenizer = load_tokenizer(source, cfg.model)
-    fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
+    device, source, tokenizer, fmt = text_model(cfg)
     model_cfg = cfg.model.copy()
     if s.checkpoint != "base":
         model_cfg.adapter = s.checkpoint

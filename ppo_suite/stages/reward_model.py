@@ -21,12 +21,11 @@ from torch import nn
 from trl import RewardTrainer
 
 from ppo_suite import reward_adapter as ra
-from ppo_suite.chat import prompt_format
 from ppo_suite.errors import DataError
-from ppo_suite.models import autocast_dtype, load_model, load_tokenizer, lora_config, model_source, resolve_device
+from ppo_suite.models import autocast_dtype, load_model, lora_config
 from ppo_suite.reward_losses import similarity_loss
-from ppo_suite.stages import output_dir
-from ppo_suite.stages.training import finish_record, read_examples, start_record, trainer_arguments
+from ppo_suite.stages import output_dir, start_record, text_model
+from ppo_suite.stages.training import finish_record, read_examples, trainer_arguments
 
 log = logging.getLogger(__name__)
 FIELDS = ["prompt", "chosen", "rejected"]
@@ -44,10 +43,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     train_rows = read_pairs(s.train_file, fields, "stage.train_file", s.trainer.max_examples)
     eval_rows = read_pairs(s.eval_file, fields, "stage.eval_file") if s.eval_file else []
     started = start_record(cfg, run_dir)
-    device = resolve_device(cfg.hardware.device)
-    source = model_source(cfg.model)
-    tokenizer = load_tokenizer(source, cfg.model)
-    fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
+    device, source, tokenizer, fmt = text_model(cfg)
 
     examples = []
     for row in train_rows:

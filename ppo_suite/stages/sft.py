@@ -13,11 +13,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from ppo_suite.chat import prompt_format
-from ppo_suite.models import load_model, load_tokenizer, lora_config, model_source, resolve_device
-from ppo_suite.stages import output_dir
+from ppo_suite.models import load_model, lora_config
+from ppo_suite.stages import output_dir, start_record, text_model
 from ppo_suite.stages.training import (
-    finish_record, prompt_messages, read_examples, response_messages, start_record, trainer_arguments,
+    finish_record, prompt_messages, read_examples, response_messages, trainer_arguments,
 )
 
 log = logging.getLogger(__name__)
@@ -33,10 +32,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     train_rows = read_examples(s.train_file, FIELDS, "stage.train_file", s.trainer.max_examples)
     eval_rows = read_examples(s.eval_file, FIELDS, "stage.eval_file") if s.eval_file else []
     started = start_record(cfg, run_dir)
-    device = resolve_device(cfg.hardware.device)
-    source = model_source(cfg.model)
-    tokenizer = load_tokenizer(source, cfg.model)
-    fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
+    device, source, tokenizer, fmt = text_model(cfg)
 
     def dataset(rows: list[dict]):
         return Dataset.from_list([

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ppo_suite.chat import PromptFormat
 from ppo_suite.errors import ConfigError, DataError
@@ -77,12 +77,6 @@ def trainer_arguments(config_class, cfg: DictConfig, run_dir: Path, device: torc
         **extra,
     )
 
-
-def start_record(cfg: DictConfig, run_dir: Path) -> float:
-    """Write the resolved config (what later stages read back, e.g. model.adapter) and return the start time."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    return time.perf_counter()
 
 
 def finish_record(cfg: DictConfig, run_dir: Path, name: str, started: float, log_history: list[dict], report: dict) -> dict:
