@@ -8,10 +8,14 @@ from omegaconf import DictConfig
 
 from ppo_suite.config import register_configs
 from ppo_suite.errors import PPOSuiteError
-from ppo_suite.run_dir import register_resolvers
+from ppo_suite.distributed import ranks
+from ppo_suite.run_dir import register_resolvers, share_across_ranks
 
 register_configs()
 register_resolvers()
+share_across_ranks()
+if not ranks().main:  # one log of a data-parallel run, rank 0's; the other ranks print warnings and errors only
+    sys.argv.append("hydra/job_logging=stdout")
 log = logging.getLogger("ppo_suite")
 
 
@@ -20,6 +24,8 @@ def main(cfg: DictConfig) -> float | None:
     """Returns the stage's objective (PPO: the final held-out mean reward), the value a sweeper (e.g. Optuna) optimises."""
     from ppo_suite.stages import run_stage
 
+    if not ranks().main:
+        logging.getLogger().setLevel(logging.WARNING)
     try:
         return run_stage(cfg)
     except PPOSuiteError as err:

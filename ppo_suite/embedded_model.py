@@ -105,6 +105,8 @@ def cached_build(prefix: str, key_material: list, build: Callable[[Path], None])
         staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
         try:
             build(staging)
+            if not (staging / "config.json").exists():  # e.g. save_pretrained on a data-parallel rank other than 0
+                raise RuntimeError(f"building {target.name} wrote no config.json into {staging}; nothing was cached")
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -31,9 +31,12 @@ def masked_var(x: torch.Tensor, mask: torch.Tensor, unbiased: bool = True) -> to
     return var
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
-    """Normalise to unit variance over unmasked entries; masked entries come back as 0."""
-    mean, var = masked_mean(x, mask), masked_var(x, mask)
+def masked_whiten(
+    x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, moments: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> torch.Tensor:
+    """Normalise to unit variance over unmasked entries; masked entries come back as 0. `moments`: the (mean,
+    variance) to normalise with, when they come from elsewhere (the global batch of data-parallel ranks)."""
+    mean, var = moments if moments is not None else (masked_mean(x, mask), masked_var(x, mask))
     whitened = (x - mean) * torch.rsqrt(var + 1e-8)
     if not shift_mean:
         whitened = whitened + mean

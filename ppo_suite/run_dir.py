@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import os
 import secrets
 import time
@@ -17,15 +16,26 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from ppo_suite.distributed import ranks
 from ppo_suite.errors import ConfigError
 
 LOCK_FILE = ".lock"
 
 
-@functools.lru_cache(maxsize=1)
+_stamp: list[str] = []
+
+
 def _process_stamp() -> str:
     """`<date>/<time>-<6 hex>`, the same for every call in this process (Hydra resolves the dir more than once)."""
-    return time.strftime("%Y-%m-%d/%H-%M-%S") + "-" + secrets.token_hex(3)
+    if not _stamp:
+        _stamp.append(time.strftime("%Y-%m-%d/%H-%M-%S") + "-" + secrets.token_hex(3))
+    return _stamp[0]
+
+
+def share_across_ranks() -> None:
+    """Data-parallel ranks (torchrun, accelerate launch) are processes of one run: all take rank 0's stamp, so they
+    resolve the same run dir."""
+    _stamp[:] = [ranks().broadcast_object(_process_stamp())]
 
 
 def run_dir_for(root: str, resume: str | None) -> str:
@@ -33,8 +43,11 @@ def run_dir_for(root: str, resume: str | None) -> str:
     return str(resume) if resume else f"{root}/{_process_stamp()}"
 
 
-def hydra_subdir_for(resume: str | None) -> str:
-    """Where Hydra writes the composed config: a resume keeps the original run's `.hydra/` and adds its own."""
+def hydra_subdir_for(resume: str | None) -> str | None:
+    """Where Hydra writes the composed config: a resume keeps the original run's `.hydra/` and adds its own; a
+    data-parallel rank other than 0 writes none."""
+    if not ranks().main:
+        return None
     return f".hydra/resumed_{_process_stamp().replace('/', '_')}" if resume else ".hydra"
 
 

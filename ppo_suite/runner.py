@@ -7,6 +7,7 @@ the rewards, (3) the reference's log-probs of the rollout, (4) KL-shaped per-tok
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -23,6 +24,7 @@ from ppo_suite import ppo_math as pm
 from ppo_suite.chat import PromptFormat, prompt_format
 from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from ppo_suite.config import validate
+from ppo_suite.distributed import Ranks, ranks as current_ranks
 from ppo_suite.errors import ConfigError, PPOSuiteError
 from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device
 from ppo_suite.rewards import WeightedReward, parse_rewards, score
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Sizes:
-    """Batch sizes derived once from the config; a remainder is an error, not a silent drop."""
+    """One process's batch sizes, derived once from the config and the number of processes (data-parallel
+    ranks split the global batch by prompts); a remainder is an error, not a silent drop."""
 
     batch: int
     prompts: int
@@ -46,10 +49,16 @@ class Sizes:
     accumulation: int
 
     @classmethod
-    def from_config(cls, cfg: DictConfig) -> "Sizes":
+    def from_config(cls, cfg: DictConfig, world: int = 1) -> "Sizes":
         batch, n_mini, per_prompt = cfg.ppo.batch_size, cfg.ppo.num_mini_batches, cfg.ppo.samples_per_prompt
         if per_prompt < 1 or batch % per_prompt:
             raise ConfigError(f"ppo.batch_size={batch} is not divisible by ppo.samples_per_prompt={per_prompt}")
+        if (batch // per_prompt) % world:
+            raise ConfigError(
+                f"the {batch // per_prompt} prompts of a batch (ppo.batch_size / ppo.samples_per_prompt) do not "
+                f"split evenly over {world} processes"
+            )
+        batch //= world
         if cfg.ppo.group_baseline and per_prompt < 2:
             raise ConfigError("ppo.group_baseline=true needs ppo.samples_per_prompt >= 2: a group of one has nothing to compare")
         if batch % n_mini:
@@ -73,9 +82,10 @@ def draw_batch(records: list[dict], n_prompts: int, samples_per_prompt: int) -> 
     return [r for r in prompts for _ in range(samples_per_prompt)]
 
 
-def seed_step(seed: int, step: int) -> None:
-    """Seed every generator from (seed, step): a resumed run repeats the same draws."""
-    step_seed = seed * 1_000_003 + step
+def seed_step(seed: int, step: int, rank: int = 0) -> None:
+    """Seed every generator from (seed, step), and the rank: a resumed run repeats the same draws, and every
+    data-parallel rank samples its own."""
+    step_seed = seed * 1_000_003 + step + rank * 7_919_000_003
     random.seed(step_seed)
     torch.manual_seed(step_seed)
 
@@ -95,7 +105,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
 
         run_dir = Path(HydraConfig.get().runtime.output_dir)
     run_dir = Path(run_dir)
-    with claimed(run_dir):
+    with claimed(run_dir) if current_ranks().main else contextlib.nullcontext():
         try:
             return train(cfg, run_dir)
         except OSError as err:
@@ -111,7 +121,8 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> dict:
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """The PPO loop, from model loading to the final summary, writing into `run_dir`."""
     # Everything that can be checked without a model is checked first.
-    sizes = Sizes.from_config(cfg)
+    ranks = current_ranks()
+    sizes = Sizes.from_config(cfg, ranks.world)
     kl_fn = pm.kl_estimator(cfg.ppo.kl_estimator)
     reward_specs = parse_rewards(cfg.reward)
     task = load_task(cfg.task)
@@ -121,16 +132,20 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     device = resolve_device(cfg.hardware.device)
     if cfg.hardware.num_threads:
         torch.set_num_threads(cfg.hardware.num_threads)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if ranks.main:
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    source = model_source(cfg.model)
+    with ranks.main_first():
+        source = model_source(cfg.model)
     tokenizer = load_tokenizer(source, cfg.model)
     tokenizer.truncation_side = "left"  # keep the end of an over-long prompt, where the answer starts
     fmt = prompt_format(tokenizer, cfg.model.chat_template, cfg.model.system_prompt)
     _warn_about_long_prompts(tokenizer, fmt, task.train + task.eval, cfg.task.max_prompt_tokens)
     torch.manual_seed(cfg.seed)  # the value head's and adapter's initial weights
     policy = load_policy(source, cfg.model, cfg.hardware, device)
-    rewards = [spec.build(policy) for spec in reward_specs]  # before the optimizer: a reward adapter stays frozen
+    ranks.broadcast_parameters(policy.trainable_parameters())
+    with ranks.main_first():
+        rewards = [spec.build(policy) for spec in reward_specs]  # before the optimizer: a reward adapter stays frozen
 
     ppo = cfg.ppo
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=ppo.learning_rate, weight_decay=ppo.weight_decay)
@@ -155,7 +170,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         score_moments.load_state_dict(state["score_moments"])
         start_step, initial_eval, log_positions = state["step"], state["initial_eval"], state["log_positions"]
         log.info("resumed %s from %s (step %d)", run_dir, checkpoint, start_step)
-    tracker = Tracker(cfg.logger, run_dir, cfg, resume_at=log_positions)
+    tracker = Tracker(cfg.logger, run_dir, cfg, resume_at=log_positions, enabled=ranks.main)
 
     def checkpoint_state() -> dict:
         return {
@@ -164,15 +179,19 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         }
 
     eval_records = task.eval[: cfg.eval.num_prompts]
-    if initial_eval is None and eval_records:
+    if initial_eval is None and eval_records and ranks.main:
         initial_eval = evaluate(policy, tokenizer, fmt, rewards, eval_records, cfg, device)
         tracker.log({f"eval/{k}": v for k, v in initial_eval["metrics"].items()}, step=0)
 
-    progress = tqdm(range(start_step, ppo.steps), initial=start_step, total=ppo.steps, desc="ppo", unit="step")
+    progress = tqdm(
+        range(start_step, ppo.steps), initial=start_step, total=ppo.steps, desc="ppo", unit="step", disable=not ranks.main
+    )
     for step in progress:
         seed_step(cfg.seed, step)
         t_start = clock(device)
-        batch = draw_batch(task.train, sizes.prompts, ppo.samples_per_prompt)
+        batch = ranks.shard(draw_batch(task.train, sizes.prompts * ranks.world, ppo.samples_per_prompt))
+        if ranks.world > 1:
+            seed_step(cfg.seed, step, ranks.rank)
 
         # 1. Rollout, with the policy's log-probs and values of it.
         prompts = [r["prompt"] for r in batch]
@@ -183,7 +202,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         _, scores, reward_stats = score(rewards, prompts, rollout.completions, columns_of(batch))
         if ppo.missing_eos_penalty:
             scores = pm.penalize_unfinished(scores, rollout.finished, ppo.missing_eos_penalty)
-        scores = _shape_scores(scores, ppo, score_moments).to(device)
+        scores = _shape_scores(scores, ppo, score_moments, ranks).to(device)
         t_scored = clock(device)
 
         # 3. The reference's log-probs of the rollout: one pass, adapter off. The policy's own come from sampling,
@@ -200,17 +219,17 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         token_rewards = pm.shape_rewards(scores, kl, kl_ctl.value, mask)
         advantages, returns = pm.gae(token_rewards, old["values"], mask, ppo.gamma, ppo.lam)
         if ppo.whiten_advantages:
-            advantages = pm.masked_whiten(advantages, mask)
+            advantages = pm.masked_whiten(advantages, mask, moments=ranks.masked_moments(advantages, mask))
 
         # 5. PPO epochs over shuffled mini-batches, accumulated from micro-batches.
-        train_stats = _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes, cfg)
+        train_stats = _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes, cfg, ranks)
         t_optimized = clock(device)
 
         # 6. KL controller, logs, checkpoint.
-        sequence_kl = kl.sum(1).mean().item()
-        kl_ctl.update(sequence_kl, sizes.batch)
+        sequence_kl = ranks.mean_of({"kl": kl.sum(1).mean().item()})["kl"]
+        kl_ctl.update(sequence_kl, sizes.batch * ranks.world)
         n_tokens = mask.sum().item()
-        metrics = {
+        metrics = ranks.mean_of({
             **reward_stats,
             "objective/scores": scores.mean().item(),
             "objective/kl": sequence_kl,
@@ -228,15 +247,18 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
             "time/optimize": t_optimized - t_forward,
             "time/step": t_optimized - t_start,
             "throughput/generated_tokens_per_sec": n_tokens / (t_generated - t_start),
-        }
+        })
         if (step + 1) % cfg.logger.log_every == 0 or step + 1 == ppo.steps:
             tracker.log(metrics, step=step + 1)
-        if cfg.logger.samples_every and (step + 1) % cfg.logger.samples_every == 0:
+        if ranks.main and cfg.logger.samples_every and (step + 1) % cfg.logger.samples_every == 0:
             tracker.log_samples(_sample_rows(batch, rollout, rewards, cfg.logger.samples_rows), step=step + 1)
         progress.set_postfix(reward=f"{metrics['reward/total/mean']:.3f}", kl=f"{sequence_kl:.3f}")
-        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < ppo.steps:
+        if ranks.main and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < ppo.steps:
             save_checkpoint(run_dir, step + 1, policy, optimizer, scheduler, checkpoint_state())
 
+    ranks.check_identical(policy.trainable_parameters())
+    if not ranks.main:
+        return {}
     save_checkpoint(run_dir, ppo.steps, policy, optimizer, scheduler, checkpoint_state())
     policy.save(run_dir / "final")
     summary = _summarise(policy, tokenizer, fmt, rewards, eval_records, cfg, device, initial_eval, tracker)
@@ -287,12 +309,12 @@ def _warn_about_long_prompts(tokenizer, fmt: PromptFormat, records: list[dict], 
         )
 
 
-def _shape_scores(scores: torch.Tensor, ppo, moments: pm.RunningMoments) -> torch.Tensor:
+def _shape_scores(scores: torch.Tensor, ppo, moments: pm.RunningMoments, ranks: Ranks) -> torch.Tensor:
     scores = scores * ppo.reward_scale
     if ppo.group_baseline:
         scores = pm.center_groups(scores, ppo.samples_per_prompt)
     if ppo.reward_norm:
-        moments.update(scores)
+        moments.update(ranks.gather(scores))  # the global batch's scores: every rank normalises alike
         scores = scores / moments.std
     if ppo.reward_clip is not None:
         scores = scores.clamp(-ppo.reward_clip, ppo.reward_clip)
@@ -306,7 +328,7 @@ def clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg) -> dict:
+def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg, ranks: Ranks) -> dict:
     ppo = cfg.ppo
     mask = rollout.response_mask.to(advantages.device)
     stats: dict[str, list[torch.Tensor]] = {}  # left on the device and read once at the end, not per micro-batch
@@ -342,13 +364,14 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
                     "ppo/val/mean": pm.masked_mean(out["values"], m),
                 }.items():
                     stats.setdefault(key, []).append(value.detach())
+            ranks.average_gradients(policy.trainable_parameters())  # every rank then takes the same step
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), ppo.max_grad_norm)
             stats.setdefault("ppo/grad_norm", []).append(grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            if ppo.target_kl is not None and approxkl > ppo.target_kl:  # the only read inside the loop
-                stop = True
+            if ppo.target_kl is not None and ranks.sum(approxkl) / ranks.world > ppo.target_kl:  # the only read inside the loop
+                stop = True  # on every rank at once
                 break
         epochs_done += 1
         if stop:

@@ -24,20 +24,25 @@ def _jsonable(value):
 
 class Tracker:
     """`resume_at`: the `positions()` saved with the checkpoint a run resumes from; what was logged after it is
-    set aside, since the resumed run logs those steps again."""
+    set aside, since the resumed run logs those steps again. `enabled=False` (a data-parallel rank other than 0)
+    writes nothing anywhere."""
 
     def __init__(
-        self, cfg: LoggerConfig, run_dir: Path, full_config: DictConfig, resume_at: dict[str, int] | None = None
+        self, cfg: LoggerConfig, run_dir: Path, full_config: DictConfig, resume_at: dict[str, int] | None = None,
+        enabled: bool = True,
     ) -> None:
         if cfg.backend not in BACKENDS:
             raise ConfigError(f"logger.backend={cfg.backend!r} is not one of {BACKENDS}")
+        self.enabled = enabled
         self.cfg = cfg
         self.metrics_path = run_dir / "metrics.jsonl"
         self.samples_path = run_dir / "samples.jsonl"
+        self.wandb_run = None
+        if not enabled:
+            return
         if resume_at is not None:
             for path in (self.metrics_path, self.samples_path):
                 _truncate_to(path, resume_at.get(path.name, 0))
-        self.wandb_run = None
         if cfg.backend == "wandb":
             self.wandb_run = _start_wandb(cfg, run_dir, full_config)
 
@@ -46,12 +51,16 @@ class Tracker:
         return {p.name: p.stat().st_size if p.exists() else 0 for p in (self.metrics_path, self.samples_path)}
 
     def log(self, metrics: dict[str, float], step: int) -> None:
+        if not self.enabled:
+            return
         with self.metrics_path.open("a") as f:
             f.write(json.dumps({"step": step, **{k: _jsonable(v) for k, v in metrics.items()}}) + "\n")
         if self.wandb_run is not None:
             self.wandb_run.log(metrics, step=step)
 
     def log_samples(self, rows: list[dict], step: int) -> None:
+        if not self.enabled:
+            return
         with self.samples_path.open("a") as f:
             for row in rows:
                 f.write(json.dumps({"step": step, **row}) + "\n")

@@ -14,11 +14,18 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from ppo_suite.config import validate
+from ppo_suite.distributed import ranks
+from ppo_suite.errors import ConfigError
 
 
 def run_stage(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     """Run the configured stage; returns its objective (what a sweeper optimises), or None."""
     validate(cfg)
+    if cfg.stage.name != "ppo" and ranks().world > 1:
+        raise ConfigError(
+            f"stage={cfg.stage.name} runs in one process; only stage=ppo is data-parallel: start this stage with "
+            "`python -m ppo_suite`, not torchrun or accelerate launch"
+        )
     stage = importlib.import_module(f"ppo_suite.stages.{cfg.stage.name}")
     return stage.run(cfg, run_dir)
 

@@ -1,0 +1,88 @@
+"""Data-parallel PPO on CPU: two gloo processes split the global batch, end with bit-identical weights, and
+match one process on the same global batch; through torchrun, one run dir with one log."""
+
+import json
+import os
+import subprocess
+import sys
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from conftest import ROOT, TINY_RUN, make_config
+from ppo_suite.distributed import Ranks
+from ppo_suite.runner import run
+
+# One mini-batch per epoch, fixed-length greedy rollouts, fp32, and old log-probs from a forward pass (sampling numerics
+# depend on how prompts are batched): one process's update over the 4 sequences is the
+# average of two processes' updates over 2 each, so the two runs agree up to float rounding.
+SAME_GLOBAL_BATCH = [
+    *TINY_RUN, "ppo.num_mini_batches=1", "hardware.micro_batch_size=2", "generation.top_k=1",
+    "generation.min_new_tokens=8", "ppo.recompute_logprobs=true", "hardware.autocast=off", "eval.num_prompts=0",
+]
+
+
+def _final_weights_to(path):
+    """Wrap Ranks.check_identical, which the runner calls with the trainable parameters once training is done,
+    to save them to `path` first."""
+    original = Ranks.check_identical
+
+    def spy(self, parameters):
+        torch.save([p.detach().clone() for p in parameters], path)
+        original(self, parameters)
+
+    return spy
+
+
+def _rank(rank, world, init_file, run_dir, out_dir):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    Ranks.check_identical = _final_weights_to(out_dir / f"rank{rank}.pt")
+    run(make_config(*SAME_GLOBAL_BATCH), run_dir=run_dir)
+    dist.destroy_process_group()
+
+
+def test_two_gloo_ranks_end_identical_and_match_one_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(Ranks, "check_identical", _final_weights_to(tmp_path / "single.pt"))
+    run(make_config(*SAME_GLOBAL_BATCH), run_dir=tmp_path / "single")  # also builds the tiny model into the cache
+    monkeypatch.undo()
+
+    mp.spawn(_rank, args=(2, tmp_path / "init", tmp_path / "ddp", tmp_path), nprocs=2)
+
+    rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert all(torch.equal(a, b) for a, b in zip(rank0, rank1, strict=True))  # bit-identical
+    single = torch.load(tmp_path / "single.pt")
+    initial = [p.detach() for p in _initial_weights()]
+    for ddp, one, start in zip(rank0, single, initial, strict=True):
+        update = (one - start).norm()
+        assert (ddp - one).norm() <= 1e-3 * update + 1e-7, "the 2-process run left the 1-process run's path"
+    assert sum((one - start).norm() for one, start in zip(single, initial)) > 0  # training moved the weights
+
+    # Only rank 0 wrote: the 2 steps are logged once, and the run dir holds one final policy.
+    lines = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2]
+    assert (tmp_path / "ddp" / "final").is_dir()
+
+
+def _initial_weights():
+    from ppo_suite.models import load_policy, model_source, resolve_device
+
+    cfg = make_config(*SAME_GLOBAL_BATCH)
+    torch.manual_seed(cfg.seed)  # as the runner seeds before loading the policy
+    return load_policy(model_source(cfg.model), cfg.model, cfg.hardware, resolve_device("cpu")).trainable_parameters()
+
+
+def test_torchrun_writes_one_run_dir_with_one_log(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ppo_suite",
+         *TINY_RUN, "ppo.num_mini_batches=1", "hardware.micro_batch_size=1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = tmp_path.glob("outputs/*/*")  # both ranks resolved the same dir
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2, 2]  # the initial evaluation, two PPO steps, the final evaluation: once each
+    assert json.loads((run_dir / "summary.json").read_text())["final"]
+    assert (run_dir / "__main__.log").read_text().count("summary") == 1  # rank 0's log only
