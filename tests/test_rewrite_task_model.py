@@ -14,7 +14,7 @@ from ppo_suite.errors import ConfigError, RewardError
 from ppo_suite.rewards import WeightedReward, parse_rewards, score
 from ppo_suite.rewards import rewrite_task_model as reward_module
 from ppo_suite.rewards.rewrite_task_model import RewriteTaskModel, RewriteTaskModelSettings, first_line
-from ppo_suite.rewards.task_model import TaskModelError
+from ppo_suite.backends.task_model import TaskModelError
 
 
 class TableTaskModel:
@@ -201,7 +201,7 @@ MATH = dict(inputs=[["2 + 3"]], outputs=[["5"]], task=["math"])
 
 def test_transient_failures_are_retried_with_a_warning(serve, caplog):
     server = serve(lambda prompt, n: ("status", 503) if n <= 2 else ("ok", " 5\nmore"))
-    with caplog.at_level(logging.WARNING, logger="ppo_suite.rewards.task_model"):
+    with caplog.at_level(logging.WARNING, logger="ppo_suite.backends.task_model"):
         assert openai_reward(server.base_url)(["p"], ["Add."], **MATH) == [1.0]
     assert server.requests == ["Add.\n2 + 3\nAnswer:"] * 3
     assert ["retry 1/2 in" in r.getMessage() for r in caplog.records] == [True, False]

@@ -16,7 +16,7 @@ import pytest
 from conftest import make_config
 from ppo_suite.models import model_source
 from ppo_suite.rewards.rewrite_task_model import RewriteTaskModel, RewriteTaskModelSettings
-from ppo_suite.rewards.task_model import load_hf_task_model
+from ppo_suite.backends.task_model import load_hf_task_model
 
 PROMPTS = [
     "Solve the problem.\nMaya has 3 apples. Maya buys 2 more. How many apples does Maya have now?\nAnswer:",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ppo_suite.config import bounded
-from ppo_suite.rewards.embeddings import CachedEmbedder
+from ppo_suite.backends.embeddings import CachedEmbedder
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Optional
 from ppo_suite.config import bounded
 from ppo_suite.embedded_reward_model import EmbeddedRewardModelSpec, ensure_embedded_reward_model
 from ppo_suite.errors import ConfigError
-from ppo_suite.rewards.classifier import SequenceClassifier
+from ppo_suite.backends.classifier import SequenceClassifier
 
 
 @dataclass

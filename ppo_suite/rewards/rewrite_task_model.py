@@ -27,8 +27,8 @@ from ppo_suite.chat import CHAT_MODES
 from ppo_suite.config import EmbeddedModelConfig, GGUFSource, bounded
 from ppo_suite.paths import resolve_path
 from ppo_suite.metrics import METRICS, score_answer
-from ppo_suite.rewards.answer_cache import AnswerCache
-from ppo_suite.rewards.task_model import TaskModelError, load_hf_task_model
+from ppo_suite.backends.answer_cache import AnswerCache
+from ppo_suite.backends.task_model import TaskModelError, load_hf_task_model
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class RewriteTaskModel:
                 gguf=s.gguf, chat_template=s.chat_template,
             )
         else:
-            from ppo_suite.rewards.task_model import OpenAITaskModel
+            from ppo_suite.backends.task_model import OpenAITaskModel
 
             self.task_model = OpenAITaskModel(
                 s.base_url, s.model, s.api, os.environ.get(s.api_key_env) or "EMPTY", s.max_new_tokens,

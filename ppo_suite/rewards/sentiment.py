@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ppo_suite.config import bounded
-from ppo_suite.rewards.classifier import SequenceClassifier
+from ppo_suite.backends.classifier import SequenceClassifier
 
 BACKENDS = ("vader", "classifier")
 
