@@ -35,7 +35,8 @@ lock: ## re-resolve pyproject.toml's ranges into requirements.lock in a scratch 
 	$(MAKE) test
 	@echo "requirements.lock refreshed and the tests pass on it: review 'git diff $(LOCK)' and commit it"
 
-run: install ## python -m ppo_suite +experiment=$(EXPERIMENT) $(ARGS)
+run: install ## python -m ppo_suite +experiment=$(EXPERIMENT) $(ARGS), after building any embedded model it names
+	$(BIN)/python -m ppo_suite stage=build_embedded +experiment=$(EXPERIMENT) logger=none hydra.run.dir=outputs/build_embedded $(ARGS)
 	$(BIN)/python -m ppo_suite +experiment=$(EXPERIMENT) $(ARGS)
 
 test: install ## the fast test suite (what CI runs)

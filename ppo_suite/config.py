@@ -330,8 +330,14 @@ class PipelineStageConfig(StageConfig):
 
 
 # stage.name -> its schema; ppo_suite.stages runs the module of the same name.
+@dataclass
+class BuildEmbeddedStageConfig(StageConfig):
+    name: str = "build_embedded"
+
+
 STAGE_SCHEMAS = {
     "ppo": StageConfig,
+    "build_embedded": BuildEmbeddedStageConfig,
     "sft": SFTStageConfig,
     "reward_model": RewardModelStageConfig,
     "evaluate": EvaluateStageConfig,

@@ -9,6 +9,7 @@ over the global batch. Only rank 0 writes files and logs. With one process every
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import os
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ def ranks() -> Ranks:
             return Ranks()
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # Rank 0 alone runs the held-out evaluations while the others wait at their next collective: a long timeout.
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo", timeout=datetime.timedelta(hours=2))
     device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
     return Ranks(dist.get_rank(), dist.get_world_size(), device)

@@ -2,8 +2,8 @@
 
 Its BPE tokenizer is trained on the project's own text under `data/`, its weights are initialised from
 the config's seed and pre-trained briefly on that text (next-token prediction), so rollouts are word-like
-from the first PPO step. The result is saved with `save_pretrained` into a cache directory keyed by the
-spec and the corpus, and loaded afterwards through the same `from_pretrained` path as any checkpoint.
+from the first PPO step. `stage=build_embedded` builds it, with `save_pretrained`, into a cache directory keyed by
+the spec and the corpus; runs load it from there through the same `from_pretrained` path as any checkpoint.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ppo_suite.config import EmbeddedModelConfig
+from ppo_suite.errors import ConfigError
 from ppo_suite.paths import cache_root, resolve_path
 
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
@@ -75,26 +76,48 @@ def read_corpus(corpus_dir: Path) -> Corpus:
     return corpus
 
 
-def ensure_embedded_model(spec: EmbeddedModelConfig) -> Path:
-    """Path of the built model, building it on first use."""
+def build_embedded_model(spec: EmbeddedModelConfig) -> Path:
+    """Train the model (first time only) and return its path: what `stage=build_embedded`, tests and the bench run."""
     corpus = read_corpus(resolve_path(spec.corpus_dir))
     return cached_build("embedded", [spec, corpus.texts], lambda out_dir: _build(spec, corpus, out_dir))
 
 
-def cached_build(prefix: str, key_material: list, build: Callable[[Path], None]) -> Path:
-    """`cache_root()/models/<prefix>-<hash>`, made by `build(staging_dir)` on first use.
+def embedded_model_dir(spec: EmbeddedModelConfig, key: str) -> Path:
+    """Path of the built model, for loading it; loading never trains, so one not built yet is an error."""
+    return built_dir("embedded", [spec, read_corpus(resolve_path(spec.corpus_dir)).texts], key)
 
-    The hash covers `key_material` (specs and the texts trained on), so a changed spec or corpus gets a
-    fresh build. A build goes to a staging directory renamed into place once complete, so an interrupted
-    build is never loaded; jobs that start together (a sweep) wait on a file lock for one of them to
-    build it rather than all building it.
-    """
+
+def cache_dir_of(prefix: str, key_material: list) -> Path:
+    """`cache_root()/models/<prefix>-<hash>`: the hash covers `key_material` (specs and the texts trained on), so a
+    changed spec or corpus is a new build."""
     material = [  # a spec arrives as a dataclass or, from a composed config, as a DictConfig
         dataclasses.asdict(m) if dataclasses.is_dataclass(m) else dict(m) if hasattr(m, "keys") else m
         for m in key_material
     ]
     key = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
-    target = cache_root() / "models" / f"{prefix}-{key}"
+    return cache_root() / "models" / f"{prefix}-{key}"
+
+
+def built_dir(prefix: str, key_material: list, key: str) -> Path:
+    """The cache dir of a finished build; a ConfigError naming `key` and the command that builds it if there is none."""
+    target = cache_dir_of(prefix, key_material)
+    if not (target / "config.json").exists():
+        raise ConfigError(
+            f"{key} is an embedded model that is not built yet (no {target}); loading never trains. Build it once "
+            "with `python -m ppo_suite stage=build_embedded` and this run's other overrides (model=..., reward=..., "
+            "+experiment=...)"
+        )
+    return target
+
+
+def cached_build(prefix: str, key_material: list, build: Callable[[Path], None]) -> Path:
+    """`cache_dir_of(prefix, key_material)`, made by `build(staging_dir)` on first use.
+
+    A build goes to a staging directory renamed into place once complete, so an interrupted build is never
+    loaded; jobs that start together (a sweep) wait on a file lock for one of them to build it rather than all
+    building it.
+    """
+    target = cache_dir_of(prefix, key_material)
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

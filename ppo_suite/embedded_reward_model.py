@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ppo_suite.config import bounded
-from ppo_suite.embedded_model import _train_tokenizer, cached_build, llama_config, train_briefly
+from ppo_suite.embedded_model import _train_tokenizer, built_dir, cached_build, llama_config, train_briefly
 from ppo_suite.paths import resolve_path
 from ppo_suite.errors import DataError
 from ppo_suite.tasks.io import read_rows
@@ -93,12 +93,23 @@ def corrupt(kind: str, index: int, pairs: list[tuple[str, str]], rng: random.Ran
     return " ".join(words[: len(words) // 3])  # truncate
 
 
-def ensure_embedded_reward_model(spec: EmbeddedRewardModelSpec) -> Path:
-    """Path of the trained reward model, building it on first use (about half a minute on 2 cores)."""
+def build_embedded_reward_model(spec: EmbeddedRewardModelSpec) -> Path:
+    """Train the reward model (first time only, about half a minute on 2 cores) and return its path: what
+    `stage=build_embedded` and tests run."""
+    pairs = _pairs(spec)
+    return cached_build("reward-model", [spec, pairs], lambda out_dir: _build(spec, pairs, out_dir))
+
+
+def embedded_reward_model_dir(spec: EmbeddedRewardModelSpec, key: str) -> Path:
+    """Path of the built reward model, for loading it; loading never trains, so one not built yet is an error."""
+    return built_dir("reward-model", [spec, _pairs(spec)], key)
+
+
+def _pairs(spec: EmbeddedRewardModelSpec) -> list[tuple[str, str]]:
     pairs = [pair for file in spec.pairs_files for pair in read_pairs(resolve_path(file))]
     if len(pairs) < 20:
         raise DataError(f"the embedded reward model needs at least 20 (prompt, response) pairs; {spec.pairs_files} hold {len(pairs)}")
-    return cached_build("reward-model", [spec, pairs], lambda out_dir: _build(spec, pairs, out_dir))
+    return pairs
 
 
 def _build(spec: EmbeddedRewardModelSpec, pairs: list[tuple[str, str]], out_dir: Path) -> None:

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from ppo_suite.config import HardwareConfig, ModelConfig
-from ppo_suite.embedded_model import ensure_embedded_model
+from ppo_suite.embedded_model import embedded_model_dir
 from ppo_suite.errors import ConfigError
 from ppo_suite.token_logprobs import chunked_token_logprobs
 
@@ -33,15 +33,15 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def model_source(model_cfg: ModelConfig) -> str:
+def model_source(model_cfg: ModelConfig, key: str = "model") -> str:
     """The `from_pretrained` argument: a hub id, a local directory, the converted GGUF model or the built
-    embedded one."""
+    embedded one (`stage=build_embedded` builds it; `key` names the config entry in the error when it is not built)."""
     if model_cfg.gguf is not None:
         from ppo_suite.gguf_model import ensure_converted
 
         return str(ensure_converted(model_cfg.gguf.package, model_cfg.gguf.file))
     if model_cfg.embedded is not None:
-        return str(ensure_embedded_model(model_cfg.embedded))
+        return str(embedded_model_dir(model_cfg.embedded, f"{key}.embedded"))
     if not model_cfg.name_or_path:
         raise ConfigError("model.name_or_path is empty and neither model.gguf nor model.embedded is set; pick a model=<option>")
     return model_cfg.name_or_path

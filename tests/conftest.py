@@ -32,6 +32,7 @@ def model_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("ppo_suite_cache")
     previous = os.environ.get("PPO_SUITE_CACHE")
     os.environ["PPO_SUITE_CACHE"] = str(cache)
+    built(make_config(*TINY_RUN))  # the tiny test model every end-to-end test runs (a few seconds)
     yield cache
     if previous is None:
         os.environ.pop("PPO_SUITE_CACHE", None)
@@ -42,6 +43,14 @@ def model_cache(tmp_path_factory):
 def make_config(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
+
+
+def built(cfg):
+    """`cfg`, once `stage=build_embedded` has built the embedded models it names (loading them never trains)."""
+    from ppo_suite.stages import build_embedded
+
+    build_embedded.run(cfg)
+    return cfg
 
 
 def save_tiny_classifier(out_dir, labels, chat_template=None):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import TINY_RUN, make_config
+from conftest import TINY_RUN, built, make_config
 from ppo_suite.errors import ConfigError, DataError
 from ppo_suite.runner import run
 
@@ -40,7 +40,7 @@ QLORA_SHAPES = ["model.embedded.hidden_size=64", "model.embedded.intermediate_si
 def test_qlora_runs_ppo_steps_on_a_4bit_base_on_cpu(tmp_path):
     import bitsandbytes as bnb
 
-    cfg = make_config(*TINY_RUN, *QLORA_SHAPES, "hardware=qlora", "hardware.micro_batch_size=2")
+    cfg = built(make_config(*TINY_RUN, *QLORA_SHAPES, "hardware=qlora", "hardware.micro_batch_size=2"))
     summary = run(cfg, run_dir=tmp_path)
     metrics = read_metrics(tmp_path)
     trained = [m for m in metrics if "ppo/policy/loss" in m]
@@ -76,7 +76,7 @@ SMALL_REWARD_MODEL = [  # the embedded reward model, shrunk so that it builds in
     "experiment, extra", [("sentiment", []), ("finqa", []), ("rlhf_prompts", [*SMALL_REWARD_MODEL, "model.system_prompt=null"])]
 )
 def test_each_experiment_runs_a_few_steps_and_logs_every_reward(tmp_path, experiment, extra):
-    cfg = make_config(*TINY_RUN[1:], f"+experiment={experiment}", *extra)
+    cfg = built(make_config(*TINY_RUN[1:], f"+experiment={experiment}", *extra))
     summary = run(cfg, run_dir=tmp_path)
     step = read_metrics(tmp_path)[1]
     for name in cfg.reward:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import make_config
+from conftest import built, make_config
 from ppo_suite.models import load_policy, load_tokenizer, model_source
 from ppo_suite.rollout import generate, response_mask_after_eos
 
@@ -111,8 +111,8 @@ def test_qlora_gradients_through_the_4bit_base_survive_sampling():
     import bitsandbytes as bnb
 
     # Layer sizes bitsandbytes' CPU kernels accept: see QLORA_SHAPES in test_end_to_end.py.
-    cfg = make_config("+experiment=ads", "model=tiny_test", "hardware=qlora",
-                      "model.embedded.hidden_size=64", "model.embedded.intermediate_size=128")
+    cfg = built(make_config("+experiment=ads", "model=tiny_test", "hardware=qlora",
+                            "model.embedded.hidden_size=64", "model.embedded.intermediate_size=128"))
     source = model_source(cfg.model)
     tokenizer = load_tokenizer(source, cfg.model)
     policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))

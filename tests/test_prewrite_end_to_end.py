@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import ROOT, TINY_RUN, make_config
+from conftest import ROOT, TINY_RUN, built, make_config
 from ppo_suite.runner import run
 
 # Instead of the experiment's SmolLM2 task model, the reward group's embedded one shrunk like model=tiny_test,
@@ -17,7 +17,7 @@ PREWRITE_RUN = ["+experiment=prewrite", *TINY_RUN[1:], *TINY_TASK_MODEL]
 
 
 def test_tiny_prewrite_run_logs_the_task_model_reward(tmp_path):
-    summary = run(make_config(*PREWRITE_RUN, "eval.num_prompts=3"), run_dir=tmp_path)
+    summary = run(built(make_config(*PREWRITE_RUN, "eval.num_prompts=3")), run_dir=tmp_path)
     metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     step = next(m for m in metrics if "objective/kl" in m)
     for key in ("reward/rewrite_task_model/mean", "reward/rewrite_task_model/empty_answers/mean",
@@ -41,8 +41,8 @@ def test_prewrite_search_picks_the_best_candidate_on_dev_and_reports_the_test_sp
     dev, test = tmp_path / "dev.jsonl", tmp_path / "test.jsonl"
     dev.write_text("".join(json.dumps(r) + "\n" for r in kept[::2]))
     test.write_text("".join(json.dumps(r) + "\n" for r in kept[1::2]))
-    cfg = make_config(*PREWRITE_RUN, "stage=prewrite_search", "stage.num_candidates=3", f"stage.dev_file={dev}",
-                      f"task.eval_file={test}")
+    cfg = built(make_config(*PREWRITE_RUN, "stage=prewrite_search", "stage.num_candidates=3", f"stage.dev_file={dev}",
+                            f"task.eval_file={test}"))
     run_stage(cfg, tmp_path / "run")
     result = json.loads((tmp_path / "run/prewrite_search.json").read_text())
     assert sorted(r["instruction"] for r in result["instructions"]) == two

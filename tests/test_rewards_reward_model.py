@@ -7,7 +7,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from conftest import save_tiny_classifier
-from ppo_suite.embedded_reward_model import EmbeddedRewardModelSpec, corrupt, ensure_embedded_reward_model, read_pairs
+from ppo_suite.embedded_reward_model import EmbeddedRewardModelSpec, corrupt, build_embedded_reward_model, read_pairs
 from ppo_suite.errors import ConfigError, DataError
 from ppo_suite.rewards.reward_model import RewardModel, RewardModelSettings
 
@@ -56,8 +56,10 @@ SMALL_SPEC = dict(hidden_size=16, intermediate_size=32, num_heads=2, vocab_size=
 
 def test_embedded_reward_model_builds_once_and_scores(tmp_path):
     spec = EmbeddedRewardModelSpec(**SMALL_SPEC)
-    path = ensure_embedded_reward_model(spec)
-    assert ensure_embedded_reward_model(spec) == path  # cached
+    with pytest.raises(ConfigError, match=r"reward\.reward_model\.embedded is an embedded model that is not built.*stage=build_embedded"):
+        RewardModel(RewardModelSettings(embedded=spec))  # loading never trains
+    path = build_embedded_reward_model(spec)
+    assert build_embedded_reward_model(spec) == path  # cached
     report = json.loads((path / "build_report.json").read_text())
     assert set(report["heldout_accuracy"]) == {"mismatch", "shuffle", "repeat", "truncate"}
     reward = RewardModel(RewardModelSettings(embedded=spec))
@@ -92,7 +94,7 @@ def test_pairs_files_accept_alpaca_and_name_a_bad_line(tmp_path):
 @pytest.mark.slow
 def test_default_embedded_reward_model_prefers_real_answers():
     """The shipped default: builds in about a minute on 2 cores, then tells real answers from corruptions."""
-    path = ensure_embedded_reward_model(EmbeddedRewardModelSpec())
+    path = build_embedded_reward_model(EmbeddedRewardModelSpec())
     accuracy = json.loads((path / "build_report.json").read_text())["heldout_accuracy"]
     assert min(accuracy.values()) > 0.7, accuracy
     reward = RewardModel(RewardModelSettings())

@@ -210,7 +210,7 @@ def test_an_unknown_stage_is_named():
     with pytest.raises(ConfigCompositionException, match="stage/nope"):
         make_config("stage=nope")
     cfg = make_config("stage.name=nope")
-    with pytest.raises(ConfigError, match=r"stage\.name='nope' is not one of \['evaluate', 'pipeline', 'ppo', 'prewrite_search', 'reward_model', 'sft'\]"):
+    with pytest.raises(ConfigError, match=r"stage\.name='nope' is not one of \['build_embedded', 'evaluate', 'pipeline', 'ppo', 'prewrite_search', 'reward_model', 'sft'\]"):
         run_stage(cfg, Path("unused"))
 
 
@@ -229,3 +229,13 @@ def test_a_failing_step_stops_the_pipeline_naming_it(tmp_path):
     with pytest.raises(PPOSuiteError, match=r"step 'sft' \(stage=sft\) failed.*1_sft/__main__\.log"):
         run_stage(cfg, tmp_path)
     assert not (tmp_path / "2_reward_model").exists()
+
+
+def test_loading_never_trains_an_embedded_model_the_build_stage_does(tmp_path):
+    from ppo_suite.models import model_source
+
+    cfg = make_config(*TINY_RUN, "model.embedded.seed=7")  # a spec nothing has built yet
+    with pytest.raises(ConfigError, match=r"model\.embedded is an embedded model that is not built.*stage=build_embedded"):
+        model_source(cfg.model)
+    run_stage(make_config(*TINY_RUN, "model.embedded.seed=7", "stage=build_embedded"), tmp_path)
+    assert (Path(model_source(cfg.model)) / "config.json").is_file()

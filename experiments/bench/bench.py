@@ -594,11 +594,11 @@ def main(argv: list[str] | None = None) -> None:
         args.result.write_text(json.dumps(child(cfg, args.warmup)))
         return
 
-    from ppo_suite.models import model_source
+    from ppo_suite.stages import build_embedded
 
     load_before = os.getloadavg()[0]
     for model in args.models:  # build (or find) every model first: building is not what is measured
-        model_source(compose_config(model, args, 1).model)
+        build_embedded.run(compose_config(model, args, 1))
     rates = matmul_rates() if not args.device.startswith("cuda") else {}
     results, profiles = [], {}
     with tempfile.TemporaryDirectory() as tmp:

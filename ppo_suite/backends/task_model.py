@@ -103,7 +103,7 @@ def load_hf_task_model(
         model_cfg = ModelConfig(name_or_path=model)
     else:
         model_cfg = ModelConfig(gguf=gguf) if gguf is not None else ModelConfig(embedded=embedded)
-    source = model_source(model_cfg)
+    source = model_source(model_cfg, key)
     device = resolve_device(device_name)
     lm = _from_pretrained(AutoModelForCausalLM, source, "task model", key=f"{key}.model", dtype=DTYPES[dtype_name]).to(device)
     tokenizer = load_tokenizer(source, model_cfg)

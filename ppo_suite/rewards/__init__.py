@@ -64,11 +64,14 @@ COMMON_KEYS = [f.name for f in fields(CommonRewardSettings)]
 
 @dataclass
 class RewardSpec:
-    """A validated reward entry; `build` loads whatever model the reward needs."""
+    """A validated reward entry; `build` loads whatever model the reward needs. A built-in reward's class may have
+    `build_embedded(settings)`, which trains the embedded model its settings name (`stage=build_embedded`)."""
 
     name: str
     common: CommonRewardSettings
     factory: Callable[[], RewardFn]
+    builtin: type | None = None  # the built-in reward's class; None for a `_target_` callable
+    settings: Any = None  # its validated Settings
 
     def build(self, policy=None) -> "WeightedReward":
         """`policy`: the PPO policy, for a reward that scores with an adapter on its base (reward=learned)."""
@@ -115,7 +118,7 @@ def parse_rewards(reward_cfg: DictConfig | dict) -> list[RewardSpec]:
             continue
         cls = _builtin_class(name, entry.pop("type", name))
         settings = _checked(cls.Settings, entry, f"reward.{name}")
-        specs.append(RewardSpec(name, common, functools.partial(_construct, cls, settings)))
+        specs.append(RewardSpec(name, common, functools.partial(_construct, cls, settings), cls, settings))
     return specs
 
 

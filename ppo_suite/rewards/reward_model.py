@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ppo_suite.config import bounded
-from ppo_suite.embedded_reward_model import EmbeddedRewardModelSpec, ensure_embedded_reward_model
+from ppo_suite.embedded_reward_model import EmbeddedRewardModelSpec, build_embedded_reward_model, embedded_reward_model_dir
 from ppo_suite.errors import ConfigError
 from ppo_suite.backends.classifier import SequenceClassifier
 
@@ -41,7 +41,7 @@ class RewardModel:
 
     def __init__(self, settings: RewardModelSettings) -> None:
         self.settings = s = settings
-        source = s.model or str(ensure_embedded_reward_model(s.embedded))
+        source = s.model or str(embedded_reward_model_dir(s.embedded, "reward.reward_model.embedded"))
         self.classifier = SequenceClassifier(source, s.device, s.batch_size, s.max_length, "reward.reward_model.model")
         n_outputs = self.classifier.model.config.num_labels
         if not 0 <= s.score_index < n_outputs:
@@ -51,6 +51,12 @@ class RewardModel:
                 f"reward.reward_model.chat_template=true but the tokenizer of {source} has no chat template; "
                 "set it to false to encode (prompt, completion) as a text pair"
             )
+
+    @staticmethod
+    def build_embedded(settings: RewardModelSettings) -> None:
+        """`stage=build_embedded`: train the embedded reward model when this entry uses it."""
+        if not settings.model:
+            build_embedded_reward_model(settings.embedded)
 
     def __call__(self, prompts, completions, **_) -> list[float]:
         if self.settings.chat_template:

@@ -95,6 +95,14 @@ def first_line(text: str) -> str:
 class RewriteTaskModel:
     Settings = RewriteTaskModelSettings
 
+    @staticmethod
+    def build_embedded(settings: RewriteTaskModelSettings) -> None:
+        """`stage=build_embedded`: train the embedded task model when this entry uses it."""
+        if settings.backend == "hf" and not settings.model and settings.gguf is None and settings.embedded is not None:
+            from ppo_suite.embedded_model import build_embedded_model
+
+            build_embedded_model(settings.embedded)
+
     def __init__(self, settings: RewriteTaskModelSettings) -> None:
         self.settings = s = settings
         if s.backend == "hf":
