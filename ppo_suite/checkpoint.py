@@ -23,13 +23,17 @@ STATE_FILE = "trainer_state.json"
 OPTIMIZER_FILE = "optimizer.pt"
 
 
-def save_checkpoint(run_dir: Path, step: int, policy, optimizer, scheduler, state: dict) -> Path:
+def save_checkpoint(run_dir: Path, step: int, policy, optimizer, state: dict, ranks) -> Path | None:
+    """Rank 0 writes the checkpoint; every rank calls this (a ZeRO optimizer gathers its partitions to rank 0)."""
+    optimizer_state = optimizer.optimizer_state()
+    if not ranks.main:
+        return None
     final = run_dir / CHECKPOINTS / f"step_{step:06d}"
     staging = final.with_name(final.name + ".partial")  # a kill mid-save leaves no half checkpoint
     shutil.rmtree(staging, ignore_errors=True)
     policy.save(staging)
-    torch.save(optimizer.state_dict(), staging / OPTIMIZER_FILE)
-    (staging / STATE_FILE).write_text(json.dumps({"step": step, "scheduler": scheduler.state_dict(), **state}))
+    torch.save(optimizer_state, staging / OPTIMIZER_FILE)
+    (staging / STATE_FILE).write_text(json.dumps({"step": step, "scheduler": optimizer.scheduler.state_dict(), **state}))
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
     return final
@@ -40,7 +44,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def load_checkpoint(directory: Path, policy, optimizer, scheduler) -> dict:
+def load_checkpoint(directory: Path, policy, optimizer) -> dict:
     try:
         state = json.loads((directory / STATE_FILE).read_text())
         optimizer_state = torch.load(directory / OPTIMIZER_FILE, weights_only=True)
@@ -52,6 +56,6 @@ def load_checkpoint(directory: Path, policy, optimizer, scheduler) -> dict:
             f"({type(err).__name__}: {str(err).splitlines()[0]})"
         ) from err
     policy.load(directory)
-    optimizer.load_state_dict(optimizer_state)
-    scheduler.load_state_dict(state.pop("scheduler"))
+    optimizer.load_optimizer_state(optimizer_state)
+    optimizer.scheduler.load_state_dict(state.pop("scheduler"))
     return state

@@ -104,6 +104,10 @@ class HardwareConfig:
     logit_chunk_tokens: int = bounded(0, ">= 0")
     attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2; None = transformers' choice
     num_threads: Optional[int] = bounded(None, ">= 1")  # torch CPU threads; None = torch's default
+    # Data-parallel optimizer: 0 = every rank holds all of AdamW's state and gradients are all-reduced; 1 or 2 =
+    # DeepSpeed ZeRO: each rank keeps its slice of the optimizer state (1) and of the gradients (2). For full
+    # fine-tuning, where Adam's two fp32 moments per weight dominate memory; with LoRA there is little to save.
+    zero_stage: int = bounded(0, "[0, 2]")
 
 
 @dataclass

@@ -87,6 +87,14 @@ class Ranks:
             g.copy_(flat[offset : offset + g.numel()].view_as(g))
             offset += g.numel()
 
+    def gather_objects(self, value) -> list:
+        """Every rank's picklable `value`, in rank order."""
+        if self.world == 1:
+            return [value]
+        values = [None] * self.world
+        dist.all_gather_object(values, value)
+        return values
+
     def broadcast_parameters(self, parameters: Sequence[torch.nn.Parameter]) -> None:
         """Rank 0's values everywhere: every rank starts from the same weights."""
         if self.world == 1:
@@ -134,3 +142,10 @@ def ranks() -> Ranks:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo", timeout=datetime.timedelta(hours=2))
     device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
     return Ranks(dist.get_rank(), dist.get_world_size(), device)
+
+
+def ensure_process_group() -> None:
+    """A process group even for a single process, for DeepSpeed's ZeRO optimizer, which runs its collectives in one."""
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)

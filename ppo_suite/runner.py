@@ -27,6 +27,7 @@ from ppo_suite.config import validate
 from ppo_suite.distributed import Ranks, ranks as current_ranks
 from ppo_suite.errors import ConfigError, PPOSuiteError
 from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device
+from ppo_suite.optimizer import build_optimizer
 from ppo_suite.rewards import WeightedReward, parse_rewards, score
 from ppo_suite.evaluation import evaluate
 from ppo_suite.rollout import Rollout, forward_no_grad, generate, reference_logprobs
@@ -148,13 +149,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         rewards = [spec.build(policy) for spec in reward_specs]  # before the optimizer: a reward adapter stays frozen
 
     ppo = cfg.ppo
-    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=ppo.learning_rate, weight_decay=ppo.weight_decay)
-    from transformers import get_scheduler
-
-    scheduler = get_scheduler(
-        ppo.lr_scheduler, optimizer, num_warmup_steps=ppo.warmup_steps,
-        num_training_steps=ppo.steps * ppo.ppo_epochs * ppo.num_mini_batches,
-    )
+    optimizer = build_optimizer(policy, ppo, cfg.hardware, sizes.micro_batch, sizes.accumulation, ranks)
     kl_ctl = (
         pm.AdaptiveKLController(ppo.kl_coef, ppo.kl_target, ppo.kl_horizon)
         if ppo.adaptive_kl
@@ -165,7 +160,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     start_step, initial_eval, log_positions = 0, None, None
     checkpoint = latest_checkpoint(run_dir) if cfg.resume else None
     if checkpoint is not None:
-        state = load_checkpoint(checkpoint, policy, optimizer, scheduler)
+        state = load_checkpoint(checkpoint, policy, optimizer)
         kl_ctl.load_state_dict(state["kl_ctl"])
         score_moments.load_state_dict(state["score_moments"])
         start_step, initial_eval, log_positions = state["step"], state["initial_eval"], state["log_positions"]
@@ -222,7 +217,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
             advantages = pm.masked_whiten(advantages, mask, moments=ranks.masked_moments(advantages, mask))
 
         # 5. PPO epochs over shuffled mini-batches, accumulated from micro-batches.
-        train_stats = _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes, cfg, ranks)
+        train_stats = _ppo_epochs(policy, optimizer, rollout, old, advantages, returns, sizes, cfg, ranks)
         t_optimized = clock(device)
 
         # 6. KL controller, logs, checkpoint.
@@ -238,7 +233,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
             **train_stats,
             "ppo/val/explained_var": pm.explained_variance(old["values"], returns, mask).item(),
             "ppo/returns/mean": pm.masked_mean(returns, mask).item(),
-            "ppo/lr": scheduler.get_last_lr()[0],
+            "ppo/lr": optimizer.scheduler.get_last_lr()[0],
             "response/length_mean": mask.sum(1).mean().item(),
             "response/finished_frac": rollout.finished.float().mean().item(),
             "time/generate": t_generated - t_start,
@@ -253,13 +248,13 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         if ranks.main and cfg.logger.samples_every and (step + 1) % cfg.logger.samples_every == 0:
             tracker.log_samples(_sample_rows(batch, rollout, rewards, cfg.logger.samples_rows), step=step + 1)
         progress.set_postfix(reward=f"{metrics['reward/total/mean']:.3f}", kl=f"{sequence_kl:.3f}")
-        if ranks.main and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < ppo.steps:
-            save_checkpoint(run_dir, step + 1, policy, optimizer, scheduler, checkpoint_state())
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < ppo.steps:
+            save_checkpoint(run_dir, step + 1, policy, optimizer, checkpoint_state(), ranks)
 
     ranks.check_identical(policy.trainable_parameters())
+    save_checkpoint(run_dir, ppo.steps, policy, optimizer, checkpoint_state(), ranks)
     if not ranks.main:
         return {}
-    save_checkpoint(run_dir, ppo.steps, policy, optimizer, scheduler, checkpoint_state())
     policy.save(run_dir / "final")
     summary = _summarise(policy, tokenizer, fmt, rewards, eval_records, cfg, device, initial_eval, tracker)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -328,7 +323,7 @@ def clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns, sizes: Sizes, cfg, ranks: Ranks) -> dict:
+def _ppo_epochs(policy, optimizer, rollout, old, advantages, returns, sizes: Sizes, cfg, ranks: Ranks) -> dict:
     ppo = cfg.ppo
     mask = rollout.response_mask.to(advantages.device)
     stats: dict[str, list[torch.Tensor]] = {}  # left on the device and read once at the end, not per micro-batch
@@ -355,7 +350,7 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
                 loss = pg_loss + ppo.vf_coef * vf_loss
                 if ppo.ent_coef:  # a bonus; otherwise the entropy is only logged, and backward skips its (B, T, V) work
                     loss = loss - ppo.ent_coef * entropy
-                (loss / sizes.accumulation).backward()
+                optimizer.backward(loss)
                 approxkl = approxkl + pg_stats["approxkl"].detach() / sizes.accumulation
                 for key, value in {
                     "ppo/policy/loss": pg_loss, "ppo/policy/clipfrac": pg_stats["clipfrac"],
@@ -364,12 +359,7 @@ def _ppo_epochs(policy, optimizer, scheduler, rollout, old, advantages, returns,
                     "ppo/val/mean": pm.masked_mean(out["values"], m),
                 }.items():
                     stats.setdefault(key, []).append(value.detach())
-            ranks.average_gradients(policy.trainable_parameters())  # every rank then takes the same step
-            grad_norm = torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), ppo.max_grad_norm)
-            stats.setdefault("ppo/grad_norm", []).append(grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            stats.setdefault("ppo/grad_norm", []).append(optimizer.step())  # every rank takes the same step
             if ppo.target_kl is not None and ranks.sum(approxkl) / ranks.world > ppo.target_kl:  # the only read inside the loop
                 stop = True  # on every rank at once
                 break

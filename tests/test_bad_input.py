@@ -50,6 +50,7 @@ from ppo_suite.tasks import load_task
         ("ppo.ppo_epochs=0", r"ppo\.ppo_epochs=0 must be >= 1"),
         ("ppo.learning_rate=-0.001", r"ppo\.learning_rate=-0\.001 must be > 0"),
         ("ppo.gamma=1.5", r"ppo\.gamma=1\.5 must be in \[0, 1\]"),
+        ("hardware.zero_stage=3", r"hardware\.zero_stage=3 must be in \[0, 2\]"),
         ("ppo.kl_coef=-0.1", r"ppo\.kl_coef=-0\.1 must be >= 0"),
         ("ppo.kl_coef=nan", r"ppo\.kl_coef=nan must be a finite number"),
         ("ppo.max_grad_norm=0", r"ppo\.max_grad_norm=0\.0 must be > 0"),

@@ -1,8 +1,10 @@
 """Data-parallel PPO on CPU: two gloo processes split the global batch, end with bit-identical weights, and
-match one process on the same global batch; through torchrun, one run dir with one log."""
+match one process on the same global batch, with gradients all-reduced or with DeepSpeed's ZeRO-2 optimizer
+(which also checkpoints and resumes); through torchrun, one run dir with one log."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -35,11 +37,12 @@ def _final_weights_to(path):
     return spy
 
 
-def _rank(rank, world, init_file, run_dir, out_dir):
+def _rank(rank, world, init_file, run_dir, out_dir, overrides=SAME_GLOBAL_BATCH):
     torch.set_num_threads(1)
+    os.environ["LOCAL_RANK"] = str(rank)  # as torchrun sets it
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     Ranks.check_identical = _final_weights_to(out_dir / f"rank{rank}.pt")
-    run(make_config(*SAME_GLOBAL_BATCH), run_dir=run_dir)
+    run(make_config(*overrides), run_dir=run_dir)
     dist.destroy_process_group()
 
 
@@ -63,6 +66,36 @@ def test_two_gloo_ranks_end_identical_and_match_one_process(tmp_path, monkeypatc
     lines = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2]
     assert (tmp_path / "ddp" / "final").is_dir()
+
+
+# ZeRO-2 with two micro-batches per mini-batch on each rank (DeepSpeed accumulates them), a checkpoint every step.
+ZERO_2 = [*SAME_GLOBAL_BATCH, "hardware.zero_stage=2", "hardware.micro_batch_size=1", "checkpoint_every=1"]
+
+
+def test_zero2_ranks_match_one_process_and_resume_from_their_partitions(tmp_path, monkeypatch):
+    monkeypatch.setattr(Ranks, "check_identical", _final_weights_to(tmp_path / "single.pt"))
+    run(make_config(*SAME_GLOBAL_BATCH), run_dir=tmp_path / "single")  # plain AdamW, one process
+    monkeypatch.undo()
+
+    run_dir = tmp_path / "zero"
+    mp.spawn(_rank, args=(2, tmp_path / "init", run_dir, tmp_path, ZERO_2), nprocs=2)
+    rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert all(torch.equal(a, b) for a, b in zip(rank0, rank1, strict=True))
+    single = torch.load(tmp_path / "single.pt")
+    for zero, one, start in zip(rank0, single, _initial_weights(), strict=True):
+        assert (zero - one).norm() <= 1e-3 * (one - start).norm() + 1e-7, "ZeRO-2 left the 1-process run's path"
+
+    # Each checkpoint holds both ranks' optimizer partitions, loadable as plain tensors: each rank kept the fp32
+    # weights (and Adam's moments) of its own slice, together all of them.
+    state = torch.load(run_dir / "checkpoints" / "step_000001" / "optimizer.pt", weights_only=True)
+    slices = [sum(t.numel() for t in part["single_partition_of_fp32_groups"]) for part in state["zero_partitions"]]
+    assert len(slices) == 2 and sum(slices) == sum(p.numel() for p in rank0) and max(slices) < sum(slices)
+    # Resumed from step 1 on two ranks, the run ends where the uninterrupted one did.
+    shutil.rmtree(run_dir / "checkpoints" / "step_000002")
+    (tmp_path / "rank0.pt").unlink()  # written again only if the resumed run trains to the end
+    mp.spawn(_rank, args=(2, tmp_path / "init_resume", None, tmp_path, [f"resume={run_dir}"]), nprocs=2)
+    resumed = torch.load(tmp_path / "rank0.pt")
+    assert all(torch.equal(a, b) for a, b in zip(resumed, rank0, strict=True))
 
 
 def _initial_weights():
