@@ -60,7 +60,14 @@ class ZeroOptimizer:
             raise ConfigError(f"hardware.zero_stage={stage} needs DeepSpeed: pip install deepspeed") from err
         ensure_process_group()
         os.environ.setdefault("LOCAL_RANK", "0")  # set by torchrun and accelerate; DeepSpeed insists on it
-        optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=ppo.learning_rate, weight_decay=ppo.weight_decay)
+        # ZeRO flattens each parameter group into one buffer: one group per dtype (bf16 weights of a full
+        # fine-tune beside the fp32 value head). Each slice is updated in an fp32 copy, whatever the weights' dtype.
+        by_dtype: dict[torch.dtype, list[torch.nn.Parameter]] = {}
+        for p in policy.trainable_parameters():
+            by_dtype.setdefault(p.dtype, []).append(p)
+        optimizer = torch.optim.AdamW(
+            [{"params": group} for group in by_dtype.values()], lr=ppo.learning_rate, weight_decay=ppo.weight_decay
+        )
         self.ranks = ranks
         # Forward passes run under the policy's own autocast, so DeepSpeed keeps the weights as they are (no
         # fp16/bf16 section). It scales each micro-batch's loss by 1/accumulation and steps at the boundary.

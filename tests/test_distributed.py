@@ -98,10 +98,20 @@ def test_zero2_ranks_match_one_process_and_resume_from_their_partitions(tmp_path
     assert all(torch.equal(a, b) for a, b in zip(resumed, rank0, strict=True))
 
 
-def _initial_weights():
+def test_the_zero2_preset_fully_fine_tunes_bf16_weights_on_two_ranks(tmp_path):
+    overrides = [*SAME_GLOBAL_BATCH, "hardware=zero2", "hardware.device=cpu", "hardware.autocast=off",
+                 "model.finetune=full", "hardware.micro_batch_size=1", "ppo.steps=1"]
+    mp.spawn(_rank, args=(2, tmp_path / "init", tmp_path / "run", tmp_path, overrides), nprocs=2)
+    rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert all(torch.equal(a, b) for a, b in zip(rank0, rank1, strict=True))
+    assert {p.dtype for p in rank0} == {torch.bfloat16, torch.float32}  # the preset's weights, the value head
+    assert any(not torch.equal(a, b) for a, b in zip(rank0, _initial_weights(overrides), strict=True))
+
+
+def _initial_weights(overrides=SAME_GLOBAL_BATCH):
     from ppo_suite.models import load_policy, model_source, resolve_device
 
-    cfg = make_config(*SAME_GLOBAL_BATCH)
+    cfg = make_config(*overrides)
     torch.manual_seed(cfg.seed)  # as the runner seeds before loading the policy
     return load_policy(model_source(cfg.model), cfg.model, cfg.hardware, resolve_device("cpu")).trainable_parameters()
 
