@@ -139,7 +139,7 @@ def ranks() -> Ranks:
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         # Rank 0 alone runs the held-out evaluations while the others wait at their next collective: a long timeout.
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo", timeout=datetime.timedelta(hours=2))
+        dist.init_process_group(_backend(), timeout=datetime.timedelta(hours=2))
     device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
     return Ranks(dist.get_rank(), dist.get_world_size(), device)
 
@@ -147,5 +147,8 @@ def ranks() -> Ranks:
 def ensure_process_group() -> None:
     """A process group even for a single process, for DeepSpeed's ZeRO optimizer, which runs its collectives in one."""
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+        dist.init_process_group(_backend(), store=dist.HashStore(), rank=0, world_size=1)
+
+
+def _backend() -> str:
+    return "nccl" if torch.cuda.is_available() else "gloo"

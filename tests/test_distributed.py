@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -96,6 +97,22 @@ def test_zero2_ranks_match_one_process_and_resume_from_their_partitions(tmp_path
     mp.spawn(_rank, args=(2, tmp_path / "init_resume", None, tmp_path, [f"resume={run_dir}"]), nprocs=2)
     resumed = torch.load(tmp_path / "rank0.pt")
     assert all(torch.equal(a, b) for a, b in zip(resumed, rank0, strict=True))
+
+    # On another number of ranks the partitions do not fit: a clear error, and the checkpoint stays.
+    shutil.rmtree(run_dir / "checkpoints" / "step_000002")
+    with pytest.raises(mp.ProcessRaisedException, match="split over 2 processes: resume it with 2, not 1"):
+        mp.spawn(_rank, args=(1, tmp_path / "init_one", None, tmp_path, [f"resume={run_dir}"]), nprocs=1)
+    assert (run_dir / "checkpoints" / "step_000001" / "optimizer.pt").is_file()
+
+
+def test_a_zero_checkpoint_resumed_without_zero_is_refused():
+    from ppo_suite.errors import ConfigError
+    from ppo_suite.optimizer import AllReduceOptimizer
+
+    ppo = make_config(*SAME_GLOBAL_BATCH).ppo
+    optimizer = AllReduceOptimizer([torch.nn.Parameter(torch.zeros(2))], ppo, accumulation=1, ranks=Ranks())
+    with pytest.raises(ConfigError, match="holds a ZeRO optimizer's state: resume it with the hardware.zero_stage"):
+        optimizer.load_optimizer_state({"zero_partitions": [{}, {}]})
 
 
 def test_the_zero2_preset_fully_fine_tunes_bf16_weights_on_two_ranks(tmp_path):
