@@ -259,6 +259,7 @@ class TrainerSettings:
     micro_batch_size: Optional[int] = bounded(None, "[1, batch_size]")  # per forward/backward, accumulated up to batch_size; null = batch_size
     max_length: int = bounded(512, ">= 1")  # tokens per sequence; longer examples are truncated (sft) or dropped (reward_model)
     max_examples: Optional[int] = bounded(None, ">= 1")  # the first N training rows only (quick runs)
+    max_eval_examples: Optional[int] = bounded(None, ">= 1")  # the first N held-out rows only (each is scored twice)
     warmup_ratio: float = bounded(0.0, "[0, 1)")  # of the total optimizer steps
     lr_scheduler: str = "linear"
 

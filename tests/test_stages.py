@@ -44,7 +44,7 @@ def pipeline(tmp_path_factory, pairs):
     sized = {
         "sft": ["stage.trainer.max_examples=8", "stage.trainer.batch_size=4"],
         "reward_model": [f"stage.train_file={pairs[0]}", f"stage.eval_file={pairs[1]}", "stage.trainer.epochs=3",
-                         "stage.trainer.batch_size=4", "stage.trainer.learning_rate=1e-3"],
+                         "stage.trainer.max_eval_examples=10", "stage.trainer.batch_size=4", "stage.trainer.learning_rate=1e-3"],
         "ppo": ["ppo.steps=2", "ppo.batch_size=4", "hardware.micro_batch_size=2"],
         "evaluate": [],
     }
@@ -67,7 +67,7 @@ def test_the_pipeline_runs_every_stage_each_in_its_own_dir(pipeline):
 
 def test_the_reward_model_learns_to_rank_held_out_pairs(pipeline):
     record = json.loads((pipeline / "2_reward_model/reward_model.json").read_text())
-    assert record["eval_pairs"] == 12
+    assert record["eval_pairs"] == 10  # the first 10 of 12: stage.trainer.max_eval_examples
     assert record["eval_accuracy_after"] >= 0.9
     # trained on the SFT model: the base it must be attached to has the SFT adapter merged in
     assert len(record["base"]["merged_adapters"]) == 1

@@ -41,7 +41,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     s = cfg.stage
     fields = FIELDS + (SIMILARITY_FIELDS if s.loss == "similarity" else [])
     train_rows = read_pairs(s.train_file, fields, "stage.train_file", s.trainer.max_examples)
-    eval_rows = read_pairs(s.eval_file, fields, "stage.eval_file") if s.eval_file else []
+    eval_rows = read_pairs(s.eval_file, fields, "stage.eval_file", s.trainer.max_eval_examples) if s.eval_file else []
     started = start_record(cfg, run_dir)
     device, source, tokenizer, fmt = text_model(cfg)
 

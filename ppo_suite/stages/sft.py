@@ -30,7 +30,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     run_dir = output_dir(run_dir)
     s = cfg.stage
     train_rows = read_examples(s.train_file, FIELDS, "stage.train_file", s.trainer.max_examples)
-    eval_rows = read_examples(s.eval_file, FIELDS, "stage.eval_file") if s.eval_file else []
+    eval_rows = read_examples(s.eval_file, FIELDS, "stage.eval_file", s.trainer.max_eval_examples) if s.eval_file else []
     started = start_record(cfg, run_dir)
     device, source, tokenizer, fmt = text_model(cfg)
 
