@@ -10,11 +10,9 @@ own; run dirs go to a temporary folder, kept when a replay differs. Nothing may 
 while it runs: the tiny model's cache key covers every text under data/, and the subprocesses import the code anew.
 """
 
-import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,24 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 from conftest import TINY_RUN, built, make_config  # noqa: E402
-
-WALL_CLOCK = ("time/", "throughput/")
-
-
-def cli(*args, cwd):
-    return subprocess.Popen(
-        [sys.executable, "-m", "ppo_suite", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
-def finish(process):
-    _, err = process.communicate(timeout=600)
-    assert process.returncode == 0, err[-3000:]
-
-
-def rows(run_dir):
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+from test_resume import cli, finish, metric_lines  # noqa: E402
 
 
 def replay(config, delay, folder):
@@ -56,9 +37,8 @@ def replay(config, delay, folder):
     (run_dir,) = folder.glob("outputs/*/*")
     lines_at_kill = (run_dir / "metrics.jsonl").read_text().count("\n")
     finish(cli(f"resume={run_dir}", cwd=folder))
-    resumed, reference = rows(run_dir), rows(folder / "uninterrupted")
-    diffs = [(r.get("step"), k, r.get(k), u[k]) for r, u in zip(resumed, reference) for k in u
-             if not k.startswith(WALL_CLOCK) and r.get(k) != u[k]]
+    resumed, reference = metric_lines(run_dir), metric_lines(folder / "uninterrupted")
+    diffs = [(r.get("step"), k, r.get(k), u[k]) for r, u in zip(resumed, reference) for k in u if r.get(k) != u[k]]
     return lines_at_kill, diffs if diffs or len(resumed) == len(reference) else [("rows", len(resumed), len(reference))]
 
 

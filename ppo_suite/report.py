@@ -18,6 +18,7 @@ import csv
 import json
 import statistics
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +162,8 @@ def plot(jobs: list[Job], rows: list[dict], sweep_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = labels(jobs)
+    # A legend entry must fit beside the axes: one setting needs no name, several get theirs cut short.
+    names = {s: textwrap.shorten(n, 60, placeholder=" ...") if len(labels(jobs)) > 1 else "" for s, n in labels(jobs).items()}
     colours = {s: plt.get_cmap("tab10")(i % 10) for i, s in enumerate(names)}
     done = [j for j in jobs if j.summary and "final" in j.summary]
 
@@ -175,7 +177,7 @@ def plot(jobs: list[Job], rows: list[dict], sweep_dir: Path) -> None:
         mean_kl, mean_final = statistics.mean(kls), statistics.mean(finals)
         ax.errorbar(mean_kl, mean_final, yerr=[[mean_final - min(finals)], [max(finals) - mean_final]],
                     xerr=[[mean_kl - min(kls)], [max(kls) - mean_kl]], fmt="o", color=colours[setting],
-                    capsize=4, markersize=8, label=f"{name} ({len(mine)} seed{'s' * (len(mine) > 1)})")
+                    capsize=4, markersize=8, label=f"{name or 'mean'} ({len(mine)} seed{'s' * (len(mine) > 1)})")
     initial = [j.initial() for j in done]
     if initial:
         ax.axhline(statistics.mean(initial), color="grey", linestyle="--", linewidth=1, label="initial policy")
@@ -201,7 +203,7 @@ def plot(jobs: list[Job], rows: list[dict], sweep_dir: Path) -> None:
         seen[job.setting] += 1
         steps = [m["step"] for m in job.steps]
         line = dict(color=colours[job.setting], linestyle=style, alpha=0.85)
-        top.plot(steps, [m["reward/total/mean"] for m in job.steps], label=f"{names[job.setting]} seed {job.seed}", **line)
+        top.plot(steps, [m["reward/total/mean"] for m in job.steps], label=f"{names[job.setting]} seed {job.seed}".strip(), **line)
         bottom.plot(steps, [m["objective/kl"] for m in job.steps], **line)
     top.set_ylabel("training reward (batch mean)")
     bottom.set_ylabel("KL to the reference (batch mean)")
