@@ -88,6 +88,14 @@ def labels(jobs: list[Job]) -> dict[tuple[str, ...], str]:
     return {s: " ".join(o for o in s if o not in shared) or "defaults" for s in settings}
 
 
+def legend_names(jobs: list[Job]) -> dict[tuple[str, ...], str]:
+    """Setting labels that fit in a plot's legend: one setting needs no name, several get theirs cut short."""
+    names = labels(jobs)
+    if len(names) == 1:
+        return dict.fromkeys(names, "")
+    return {s: textwrap.shorten(n, 60, placeholder=" ...") for s, n in names.items()}
+
+
 def setting_rows(jobs: list[Job]) -> list[dict]:
     rows = []
     names = labels(jobs)
@@ -162,8 +170,7 @@ def plot(jobs: list[Job], rows: list[dict], sweep_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # A legend entry must fit beside the axes: one setting needs no name, several get theirs cut short.
-    names = {s: textwrap.shorten(n, 60, placeholder=" ...") if len(labels(jobs)) > 1 else "" for s, n in labels(jobs).items()}
+    names = legend_names(jobs)
     colours = {s: plt.get_cmap("tab10")(i % 10) for i, s in enumerate(names)}
     done = [j for j in jobs if j.summary and "final" in j.summary]
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from ppo_suite.errors import PPOSuiteError
-from ppo_suite.report import write_report
+from ppo_suite.report import legend_names, read_jobs, write_report
 
 
 def make_job(sweep, name, overrides, seed, initial=None, final=None, kl=None, rewards=(0.1, 0.2)):
@@ -52,6 +52,19 @@ def test_one_setting_is_labelled_by_its_overrides_and_errors_name_the_file(tmp_p
         write_report(tmp_path)
     with pytest.raises(PPOSuiteError, match="no job dirs"):
         write_report(tmp_path / "a")
+
+
+def test_plot_legends_name_one_setting_not_at_all_and_cut_long_names_short(tmp_path):
+    long_path = "reward.learned.run_dir=/" + "very/long/" * 10 + "reward_model"
+    make_job(tmp_path / "one", "0", ["+experiment=rlhf_prompts", long_path, "seed=0"], 0, initial=4.7, final=6.1, kl=9.0)
+    assert list(legend_names(read_jobs(tmp_path / "one")).values()) == [""]  # the plots say "seed 0", "mean (1 seed)"
+    for kl in ("0.1", "0.3"):
+        make_job(tmp_path / "two", kl, ["+experiment=rlhf_prompts", long_path, f"ppo.kl_coef={kl}", "seed=0"], 0)
+    names = list(legend_names(read_jobs(tmp_path / "two")).values())
+    assert names == ["ppo.kl_coef=0.1", "ppo.kl_coef=0.3"]  # the shared overrides are left out
+    make_job(tmp_path / "three", "a", [long_path, "seed=0"], 0)
+    make_job(tmp_path / "three", "b", ["ppo.kl_coef=0.3", "seed=0"], 0)
+    assert all(len(name) <= 60 for name in legend_names(read_jobs(tmp_path / "three")).values())
 
 
 def test_a_multiruns_jobs_share_a_wandb_group_and_are_named_by_their_overrides():

@@ -11,7 +11,7 @@ corruption of it, the same four the embedded reward model learns from (ppo_suite
 another prompt's answer (relevance), its words shuffled (fluency), one phrase looped (degeneration), its first
 third (an answer cut off mid-sentence, as a reply that runs past max_new_tokens is). The split is by topic:
 the eval pairs ask about topics no training pair mentions. Training prompts get CORRUPTIONS_PER_TRAIN_PROMPT
-corruptions (kinds taken in turn), eval prompts all four, so accuracy can be read per kind.
+corruptions (kinds taken in turn), eval prompts all four; every row names its corruption.
 """
 
 from __future__ import annotations
