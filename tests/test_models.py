@@ -157,7 +157,22 @@ def test_autocast_is_bf16_only_where_asked_or_where_the_device_has_it():
     cpu = torch.device("cpu")
     assert autocast_dtype("off", cpu) is None
     assert autocast_dtype("bfloat16", cpu) is torch.bfloat16
-    assert autocast_dtype("auto", cpu) is (torch.bfloat16 if torch.cpu._is_amx_tile_supported() else None)
+
+
+@pytest.mark.parametrize("speedup, expected", [(3.2, torch.bfloat16), (1.49, None), (0.76, None)])
+def test_auto_autocast_takes_bf16_on_a_cpu_only_where_it_measured_faster(monkeypatch, speedup, expected):
+    from ppo_suite import models
+
+    monkeypatch.setattr(models, "cpu_bf16_speedup", lambda: speedup)
+    assert models.autocast_dtype("auto", torch.device("cpu")) is expected
+
+
+def test_the_cpu_bf16_probe_measures_a_positive_ratio_once():
+    from ppo_suite.models import cpu_bf16_speedup
+
+    speedup = cpu_bf16_speedup(size=64, repeats=2)
+    assert 0 < speedup < float("inf")
+    assert cpu_bf16_speedup(size=64, repeats=2) == speedup  # cached: one process decides once
 
 
 def test_a_missing_gguf_package_or_file_is_named():
