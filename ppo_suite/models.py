@@ -52,8 +52,8 @@ def model_source(model_cfg: ModelConfig, key: str = "model") -> str:
 
 
 AUTOCAST_MODES = ("auto", "off", "bfloat16", "float16")
-# bf16 must beat fp32 by this much before `auto` takes it: measured, AMX ran a bf16 matmul ~3x faster, a Zen 4 EPYC's
-# avx512_bf16 3.2x, and a Xeon VM with AMX hidden 0.76x (slower); the margin keeps timing noise from deciding.
+# bf16 must beat fp32 by this much before `auto` takes it. Measured 2048x2048 matmuls: ~3x on a Xeon with AMX, 2-3x on
+# a 2-core AMD EPYC VM with avx512_bf16 and no AMX, 0.76x on a 2-core VM that hid AMX; the margin keeps noise out.
 CPU_BF16_MIN_SPEEDUP = 1.5
 
 
