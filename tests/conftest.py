@@ -23,6 +23,7 @@ TINY_RUN = [
     "hardware.micro_batch_size=1",
     "generation.max_new_tokens=8",
     "eval.num_prompts=4",
+    "hardware.autocast=off",  # fp32 on every machine: `auto` would follow each CPU's measured bf16 speed
 ]
 
 
