@@ -13,7 +13,7 @@ from ppo_suite.errors import ConfigError, DataError, PPOSuiteError
 from ppo_suite.stages import run_stage
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["model=tiny_test", "logger=none", "generation.max_new_tokens=8", "eval.num_prompts=4"]
+TINY = ["model=tiny_test", "logger=none", "generation.max_new_tokens=8", "eval.num_prompts=4", "hardware.autocast=off"]
 
 
 def write_pairs(path: Path, rows: list[dict]) -> str:
