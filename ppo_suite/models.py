@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import functools
 import json
 import logging
@@ -87,6 +88,41 @@ def cpu_bf16_speedup(size: int = 1024, repeats: int = 5) -> float:
     log.info("hardware.autocast=auto: a bf16 matmul runs %.2fx as fast as fp32 on this CPU (bf16 from %.1fx)",
              speedup, CPU_BF16_MIN_SPEEDUP)
     return speedup
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:  # not glibc (macOS, musl): its allocator is left as it is
+        return None
+
+
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+
+
+def set_host_mmap_threshold(mib: float) -> bool:
+    """CPU tensors of at least `mib` MiB get pages of their own from the OS, handed back the moment they are freed
+    (`hardware.host_mmap_threshold_mib`). Returns whether glibc took it.
+
+    By default glibc raises this threshold to the size of each large block freed (up to 32 MiB), so after the
+    first PPO step most tensors come from its heap, where what one phase freed stays as holes that the next
+    phase's differently sized tensors do not all fit: the process grows beyond what is alive at any moment.
+    """
+    libc = _glibc()
+    taken = libc is not None and libc.mallopt(M_MMAP_THRESHOLD, int(mib * 2**20)) == 1
+    if not taken:
+        log.warning("hardware.host_mmap_threshold_mib=%s: not applied (this C library is not glibc)", mib)
+    return taken
+
+
+def release_freed_host_memory() -> None:
+    """Hand the free pages of glibc's heap back to the OS (malloc_trim), e.g. after sampling freed the merged weights
+    and the KV cache: each page costs a page fault when it is taken again."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _from_pretrained(loader, source: str, what: str, key: str = "model.name_or_path", **kwargs):
@@ -197,7 +233,13 @@ class Policy(nn.Module):
         from peft.tuners.lora import LoraLayer
 
         originals = []
+        head = self.causal_lm.get_output_embeddings()
+        head_weight = head.weight
         with torch.no_grad():
+            if self.compute_dtype is not None and isinstance(head, nn.Linear) and head_weight.dtype != self.compute_dtype:
+                # The output embedding is frozen too, and often tied to the input one: a copy in the autocast
+                # dtype for sampling (rebinding the head alone) spares a cast of vocab x hidden weights per token.
+                head.weight = nn.Parameter(head_weight.to(self.compute_dtype), requires_grad=False)
             for module in self.lm.modules():
                 if isinstance(module, LoraLayer):
                     weight = module.get_base_layer().weight
@@ -213,6 +255,8 @@ class Policy(nn.Module):
         finally:
             for weight, data in originals:
                 weight.data = data
+            head.weight = head_weight
+            release_freed_host_memory()  # the merged weights and the sampling's KV cache
 
     def forward(
         self,

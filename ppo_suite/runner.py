@@ -26,7 +26,7 @@ from ppo_suite.checkpoint import latest_checkpoint, load_checkpoint, save_checkp
 from ppo_suite.config import validate
 from ppo_suite.distributed import Ranks, ranks as current_ranks
 from ppo_suite.errors import ConfigError, PPOSuiteError
-from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device
+from ppo_suite.models import load_policy, load_tokenizer, model_source, resolve_device, set_host_mmap_threshold
 from ppo_suite.optimizer import build_optimizer
 from ppo_suite.rewards import WeightedReward, parse_rewards, score
 from ppo_suite.evaluation import evaluate
@@ -133,6 +133,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     device = resolve_device(cfg.hardware.device)
     if cfg.hardware.num_threads:
         torch.set_num_threads(cfg.hardware.num_threads)
+    if cfg.hardware.host_mmap_threshold_mib:
+        set_host_mmap_threshold(cfg.hardware.host_mmap_threshold_mib)
     if ranks.main:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 

@@ -60,6 +60,7 @@ from ppo_suite.tasks import load_task
         ("generation.min_new_tokens=60", r"generation\.min_new_tokens=60 must be in \[0, max_new_tokens=56\]"),
         ("eval.num_prompts=-1", r"eval\.num_prompts=-1 must be >= 0"),
         ("hardware.micro_batch_size=0", r"hardware\.micro_batch_size=0 must be >= 1"),
+        ("hardware.host_mmap_threshold_mib=64", r"hardware\.host_mmap_threshold_mib=64\.0 must be in \(0, 32\]"),
         ("checkpoint_every=-1", r"checkpoint_every=-1 must be >= 0"),
         ("model.lora.r=0", r"model\.lora\.r=0 must be >= 1"),
         ("model.lora.dropout=1", r"model\.lora\.dropout=1\.0 must be in \[0, 1\)"),

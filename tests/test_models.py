@@ -1,5 +1,8 @@
 """Policy, reference and value head on the tiny test model; rollout masks and log-probs; QLoRA on CPU."""
 
+import copy
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -95,6 +98,36 @@ def test_sampling_with_the_merged_adapter_leaves_the_base_bit_identical(tiny, dt
             merged = {n: p.clone() for n, p in policy.named_parameters() if "base_layer" in n}
     assert any(not torch.equal(merged[n], base_before[n]) for n in base_before)  # the adapter was in the weights
     assert all(torch.equal(p, base_before[n]) for n, p in policy.named_parameters() if n in base_before)
+
+
+def test_sampling_under_bf16_autocast_reads_a_bf16_output_head_and_gives_the_tied_one_back(tiny):
+    cfg, source, tokenizer = tiny
+    cfg = copy.deepcopy(cfg)
+    cfg.hardware.dtype, cfg.hardware.autocast = "float32", "bfloat16"
+    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    head, embedding = policy.causal_lm.get_output_embeddings(), policy.causal_lm.get_input_embeddings()
+    assert head.weight is embedding.weight  # tied, as in SmolLM2
+    weight, before = head.weight, head.weight.clone()
+    with policy.merged_adapter():
+        assert head.weight.dtype == torch.bfloat16 and embedding.weight.dtype == torch.float32
+        torch.testing.assert_close(head.weight.float(), before, atol=0, rtol=2**-8)
+    assert head.weight is weight and embedding.weight is weight and torch.equal(weight, before)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="glibc's allocator settings are Linux's")
+def test_the_host_mmap_threshold_reaches_glibc_and_large_tensors_leave_no_resident_pages():
+    from ppo_suite.models import release_freed_host_memory, set_host_mmap_threshold
+
+    assert set_host_mmap_threshold(1)
+    release_freed_host_memory()
+
+    def resident() -> int:
+        return int(next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS")).split()[1])
+
+    before = resident()
+    for _ in range(20):  # 20 blocks of 8 MiB, each freed before the next: mmapped, so none stays resident
+        torch.ones(2 * 2**20)
+    assert resident() - before < 8 * 1024
 
 
 def test_full_finetuning_keeps_a_frozen_reference(tiny):

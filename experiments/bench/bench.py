@@ -155,6 +155,7 @@ def child_ppo(cfg, warmup: int) -> dict:
     calls: list[tuple[str, int, int]] = []
     weights: dict[str, int] = {}
     _watch_policy(runner, calls, weights)
+    phase_peaks = _watch_phases(runner, device)
     before = peak_memory(device)
     with tempfile.TemporaryDirectory() as run_dir:
         runner.run(cfg, run_dir=Path(run_dir))
@@ -171,6 +172,7 @@ def child_ppo(cfg, warmup: int) -> dict:
         "weights": weights,
         "memory_before_model": before,
         "peak_memory": peak,
+        "phase_peaks": phase_peaks,
         "floor": floor(cfg, warmup, len(iterations)),
         "threads": torch.get_num_threads(),
         "compute_dtype": str(compute).removeprefix("torch.") if compute is not None else cfg.hardware.dtype,
@@ -201,6 +203,27 @@ def _watch_policy(runner, calls: list, weights: dict) -> None:
         return policy
 
     runner.load_policy = watched
+
+
+# The runner's phases of an iteration, by the functions it calls for them.
+PHASE_FUNCTIONS = {"generate": "generate", "reward": "score", "reference": "reference_logprobs", "optimise": "_ppo_epochs"}
+
+
+def _watch_phases(runner, device: torch.device) -> list[dict]:
+    """The process's peak memory as each phase of each iteration starts and ends: where it rises set the peak."""
+    peaks: list[dict] = []
+
+    def watched(phase: str, function):
+        def call(*args, **kwargs):
+            before = peak_memory(device)
+            result = function(*args, **kwargs)
+            peaks.append({"phase": phase, "before": before, "after": peak_memory(device)})
+            return result
+        return call
+
+    for phase, name in PHASE_FUNCTIONS.items():
+        setattr(runner, name, watched(phase, getattr(runner, name)))
+    return peaks
 
 
 def _passes(calls: list[tuple[str, int, int]], batch: int, steps: int) -> dict:
@@ -277,6 +300,7 @@ def child_inference(cfg, warmup: int) -> dict:
     from ppo_suite.models import load_model, model_source, resolve_device
 
     device = resolve_device(cfg.hardware.device)
+    _same_allocator(cfg)
     before = peak_memory(device)
     encoded, config = _batch(cfg, device)
     model = load_model(model_source(cfg.model), cfg.model, cfg.hardware, device)
@@ -290,6 +314,15 @@ def child_inference(cfg, warmup: int) -> dict:
         "weights": sum(p.numel() for p in model.parameters()),  # stored elements, as the policy's are counted
         "flops": iteration_flops(model, cfg),
     }
+
+
+def _same_allocator(cfg) -> None:
+    """The C allocator's setting the PPO run has (`hardware.host_mmap_threshold_mib`), so that memory compares."""
+    threshold = cfg.hardware.get("host_mmap_threshold_mib")  # older code (--baseline) has no such setting
+    if threshold:
+        from ppo_suite.models import set_host_mmap_threshold
+
+        set_host_mmap_threshold(threshold)
 
 
 def _autocast(cfg, device):
@@ -338,6 +371,7 @@ def child_training(cfg, warmup: int) -> dict:
     from ppo_suite.models import load_policy, model_source, resolve_device
 
     device = resolve_device(cfg.hardware.device)
+    _same_allocator(cfg)
     before = peak_memory(device)
     encoded, config = _batch(cfg, device)
     lm = load_policy(model_source(cfg.model), cfg.model, cfg.hardware, device).lm
@@ -446,6 +480,8 @@ def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
         "memory_over_training": ppo["peak_memory"] / training["peak_memory"],
     }
     passes = ppo["passes"]
+    peaks = ppo["phase_peaks"]
+    raised_by = {phase: sum(p["after"] - p["before"] for p in peaks if p["phase"] == phase) for phase in PHASE_FUNCTIONS}
     return {
         "model": model,
         "parameters": inference["parameters"],
@@ -458,7 +494,8 @@ def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
         "ppo": {"median_seconds": median, "iterations": ppo["iterations"],
                 "generated_tokens_per_sec": statistics.median(it["tokens_per_sec"] for it in ppo["iterations"]),
                 "passes_per_iteration": passes, "peak_memory": ppo["peak_memory"],
-                "memory_before_model": ppo["memory_before_model"]},
+                "memory_before_model": ppo["memory_before_model"],
+                "peak_before_first_iteration": peaks[0]["before"], "peak_raised_by": raised_by},
         "floor": {"median_seconds": floor_median, "iterations": floor_runs,
                   "generated_tokens_per_sec": ppo["floor"]["tokens"] / floor_median["generate"]},
         "inference": inference,
@@ -541,6 +578,9 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         ("copies of the base weights", lambda r: f"{r['base_weight_copies']:.2f}"),
         ("peak memory GiB: PPO / plain LoRA training / base inference",
          lambda r: " / ".join(f"{r[k]['peak_memory'] / gib:.2f}" for k in ("ppo", "training", "inference"))),
+        ("PPO peak GiB: before the first iteration (model, reward, optimizer); then raised by generate / reward / "
+         "reference / optimise", lambda r: f"{r['ppo']['peak_before_first_iteration'] / gib:.2f}; " + " / ".join(
+             f"+{r['ppo']['peak_raised_by'][phase] / gib:.2f}" for phase in PHASE_FUNCTIONS)),
         (f"**memory / base inference** (target ≤ {TARGETS['memory']})",
          lambda r: f"{r['ratios']['memory_over_inference']:.2f} ({mark(r['targets']['memory'])})"),
         ("plain LoRA training / base inference; PPO / plain LoRA training",
@@ -575,8 +615,8 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
          "cross-entropy loss and an AdamW step per mini-batch. The reward (sentence embeddings) has no floor "
          "counterpart: the time target is on the iteration without it; with it is shown beside. Peak memory is "
          "the process's peak resident set on a CPU (the CUDA allocator's peak on a GPU); PPO, plain LoRA training "
-         "(the floor's forward+backward passes) and base inference each run in a process of their own. The PPO "
-         "process also holds the reward's sentence embedder."),
+         "(the floor's forward+backward passes) and base inference each run in a process of their own, with the "
+         "variant's autocast and C allocator settings. The PPO process also holds the reward's sentence embedder."),
     ]
     for model, table in profiles.items():
         lines += ["", f"## Where one PPO iteration of `{model}` spends its time (torch.profiler, top ops)", "",
