@@ -6,7 +6,7 @@
     python experiments/bench/bench.py --profile              # also: the top ops of one PPO iteration
     python experiments/bench/bench.py --models smollm2 --baseline f037136   # also the code of an older commit
 
-Each model runs in every `--variant` (by default fp32, and bf16 autocast over fp32 weights on a CPU), and with
+Each model runs in every `--variant` (on a CPU by default fp32, bf16 autocast over fp32 weights, and that with `hardware=cpu_low_memory`), and with
 `--baseline REV` also with the code of git revision REV (a worktree), so old and new code are side by side.
 
 Every model runs at one fixed shape: 16 prompts of 32 tokens, 32 new tokens (EOS blocked until then), 2 PPO
@@ -63,7 +63,8 @@ SHAPE = [
 # time: a PPO iteration against the floor of plain fp32 transformers calls: at most 1.15x in fp32 itself, and
 # at most 0.45x in a faster compute mode (bf16), which must beat what plain fp32 code can do.
 TARGETS = {"time": 1.15, "time_fast": 0.45, "no_grad_passes": 2, "memory": 1.3}
-DEFAULT_VARIANTS = {"cpu": ["fp32=hardware.autocast=off", "bf16=hardware.autocast=bfloat16"],
+DEFAULT_VARIANTS = {"cpu": ["fp32=hardware.autocast=off", "bf16=hardware.autocast=bfloat16",
+                            "bf16-low-memory=hardware=cpu_low_memory,hardware.autocast=bfloat16"],
                     "cuda": ["bf16=hardware.autocast=auto"]}
 PHASES = ["generate", "reward", "forward", "optimize"]  # the runner's time/* split of an iteration
 FLOOR_PHASES = ["generate", "forward", "optimize"]
