@@ -26,11 +26,16 @@ def test_the_bench_runs_one_iteration_and_writes_its_results(tmp_path):
     assert model["base_weight_copies"] == 1
     assert model["ppo"]["median_seconds"]["step"] > 0 and model["floor"]["median_seconds"]["total"] > 0
     assert model["ppo"]["peak_memory"] > 0 and model["inference"]["peak_memory"] > 0
+    # the peak before the first iteration plus what each phase raised it by is the peak of the run
+    raised = model["ppo"]["peak_raised_by"]
+    assert set(raised) == {"generate", "reward", "reference", "optimise"} and min(raised.values()) >= 0
+    assert model["ppo"]["peak_before_first_iteration"] + sum(raised.values()) <= model["ppo"]["peak_memory"]
     assert 0 <= model["rollout_mismatch"] < 1e-3  # fp32: the rollout's and the training pass's log-probs agree
     # 2 FLOPs per weight and token: generation and the reference pass see 16 x 64 tokens (the head only 16 x 32).
     flops = model["flops"]
     assert flops["optimise"] == 4 * flops["generate"] and flops["generate"] == flops["reference"] > 0
     assert set(results["environment"]["matmul_gflops"]) == {"float32", "bfloat16"}
+    assert len(results["environment"]["commit"].split()[0]) >= 7  # the measured code's commit
     report = (tmp_path / "results.md").read_text()
     assert "| **iteration / fp32 floor**" in report and "FLOP limit" in report
 

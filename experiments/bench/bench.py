@@ -516,12 +516,22 @@ def cpu_name() -> str:
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor())
 
 
+def code_commit(root: Path) -> str:
+    """The checkout's commit, with `+uncommitted changes` when its tracked files differ from it."""
+    def git(*command: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *command], capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown (not a git checkout)"
+    return commit + (" +uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def environment(args: argparse.Namespace, argv: list[str]) -> dict:
     versions = {"python": platform.python_version()}
     for package in ("torch", "transformers", "peft", "bitsandbytes", "sentence-transformers"):
         versions[package] = metadata.version(package)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": code_commit(ROOT),
         "command": " ".join(["python", os.path.relpath(__file__, ROOT), *argv]),
         "cpu": cpu_name(),
         "cpu_cores": os.cpu_count(),
@@ -593,7 +603,7 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
     lines = [
         "# PPO benchmark",
         "",
-        f"`{env['command']}` on {env['date']}.",
+        f"`{env['command']}` on {env['date']}, at commit {env.get('commit', 'unknown')}.",
         "",
         f"- Machine: {env['cpu']}, {env['cpu_cores']} cores, {env['memory_gib']} GiB"
         + (f"; GPU: {env['gpu']}" if env["gpu"] else "")
