@@ -105,10 +105,10 @@ class HardwareConfig:
     logit_chunk_tokens: int = bounded(0, ">= 0")
     attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2; None = transformers' choice
     num_threads: Optional[int] = bounded(None, ">= 1")  # torch CPU threads; None = torch's default
-    # CPU memory: tensors of at least this many MiB get pages of their own from the OS, handed back when freed
-    # (glibc's M_MMAP_THRESHOLD). None = glibc's default, which moves the threshold up to 32 MiB, after which what
-    # sampling frees stays in the heap in holes the training step does not fit: measured on SmolLM2, 1 lowers the
-    # PPO process's peak by ~0.1 GiB at the cost of page faults (experiments/bench/analysis.md).
+    # CPU memory of PPO runs: tensors of at least this many MiB get pages of their own from the OS, handed back when
+    # freed (glibc's M_MMAP_THRESHOLD). None = glibc's default, which moves the threshold up to 32 MiB, after which
+    # what sampling frees stays in the heap in holes the training step does not fit: measured on SmolLM2, 1 lowers
+    # the PPO process's peak by ~0.1 GiB at the cost of page faults (experiments/bench/analysis.md).
     host_mmap_threshold_mib: Optional[float] = bounded(None, "(0, 32]")
     # Data-parallel optimizer: 0 = every rank holds all of AdamW's state and gradients are all-reduced; 1 or 2 =
     # DeepSpeed ZeRO: each rank keeps its slice of the optimizer state (1) and of the gradients (2). For full
