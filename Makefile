@@ -49,7 +49,7 @@ sweep: install ## the kl_coef sweep of the sentiment experiment, two jobs at a t
 	$(BIN)/python -m ppo_suite -m +experiment=sentiment +sweep=kl hydra/launcher=gpu_pool hydra.launcher.cpu_jobs=2 \
 		logger=none hydra.sweep.dir=experiments/kl_sweep $(ARGS)
 
-bench: install ## PPO iteration time and memory against the floor, on tiny and llama_100m (experiments/bench/)
+bench: install ## PPO iteration time and memory against the floor: smollm2, tiny_test, llama_100m; fp32, bf16, cpu_low_memory (experiments/bench/)
 	$(BIN)/python experiments/bench/bench.py $(ARGS)
 
 clean: ## remove run outputs (not the model cache)
