@@ -44,7 +44,7 @@ def _rank(rank, world, init_file, run_dir, out_dir, overrides=SAME_GLOBAL_BATCH)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     Ranks.check_identical = _final_weights_to(out_dir / f"rank{rank}.pt")
     run(make_config(*overrides), run_dir=run_dir)
-    # Both ranks leave together: once (1 run in ~20), rank 1, done while rank 0 was still writing the summary,
+    # Both ranks leave together: once (2026-12-02), rank 1, done while rank 0 was still writing the summary,
     # aborted in its teardown ("terminate called without an active exception").
     dist.barrier()
     dist.destroy_process_group()

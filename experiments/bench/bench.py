@@ -629,6 +629,9 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
          "(the floor's forward+backward passes) and base inference each run in a process of their own, with the "
          "variant's autocast and C allocator settings. The PPO process also holds the reward's sentence embedder."),
     ]
+    if env.get("skipped"):
+        lines += ["", "Not measured (the baseline's code cannot run these variants): "
+                  + ", ".join(f"`{label}`" for label in env["skipped"]) + "."]
     for model, table in profiles.items():
         lines += ["", f"## Where one PPO iteration of `{model}` spends its time (torch.profiler, top ops)", "",
                   "```", table.rstrip(), "```"]
@@ -651,7 +654,7 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.models:  # build (or find) every model first: building is not what is measured
         build_embedded.run(compose_config(model, args, 1))
     rates = matmul_rates() if not args.device.startswith("cuda") else {}
-    results, profiles = [], {}
+    results, profiles, skipped = [], {}, []
     with tempfile.TemporaryDirectory() as tmp:
         codes = [("", ROOT)] + ([(args.baseline, baseline_worktree(args.baseline, Path(tmp)))] if args.baseline else [])
         for rev, code in codes:
@@ -659,7 +662,15 @@ def main(argv: list[str] | None = None) -> None:
                 for name, variant in variants(args).items():
                     label = f"{model} {name}" + (f" @ {rev}" if rev else "")
                     print(f"bench: {label}: base inference peak memory", file=sys.stderr)
-                    inference = run_child("inference", model, variant, code, args, argv)
+                    try:
+                        inference = run_child("inference", model, variant, code, args, argv)
+                    except subprocess.CalledProcessError:
+                        if not rev:
+                            raise
+                        # e.g. a preset or setting newer than the baseline: its config rejects the variant
+                        print(f"bench: {label}: skipped, the code of {rev} cannot run this variant", file=sys.stderr)
+                        skipped.append(label)
+                        continue
                     print(f"bench: {label}: plain LoRA training peak memory", file=sys.stderr)
                     training = run_child("training", model, variant, code, args, argv)
                     print(f"bench: {label}: PPO iterations, then the floor", file=sys.stderr)
@@ -673,7 +684,8 @@ def main(argv: list[str] | None = None) -> None:
                         profiles[label] = run_child("profile", model, variant, code, args, argv)["table"]
         if args.baseline:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], check=False)
-    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]], "matmul_gflops": rates}
+    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]], "matmul_gflops": rates,
+                                     "skipped": skipped}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"environment": env, "models": results}, indent=2) + "\n")
     report = markdown(env, results, profiles)
