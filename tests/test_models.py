@@ -116,14 +116,22 @@ def test_sampling_under_bf16_autocast_reads_a_bf16_output_head_and_gives_the_tie
     assert head.weight is weight and embedding.weight is weight and torch.equal(weight, before)
 
 
-HOST_MMAP_CHECK = """
+RESIDENT_KIB = """
 from pathlib import Path
 import torch
 from ppo_suite.models import release_freed_host_memory, set_host_mmap_threshold
 
 def resident():
     return int(next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS")).split()[1])
-
+"""
+FREED_PAGES_GO_BACK = RESIDENT_KIB + """
+blocks = [torch.ones(16 * 1024) for _ in range(2000)]  # 2,000 blocks of 64 KiB on the heap
+del blocks[::2]  # every other one freed: holes in the middle of the heap, which free() does not hand back
+holes = resident()
+release_freed_host_memory()
+assert holes - resident() > 32 * 1024, holes - resident()  # of ~64 MiB of holes
+"""
+LARGE_TENSORS_OFF_THE_HEAP = RESIDENT_KIB + """
 for _ in range(20):  # glibc's default: the threshold rises past 8 MiB after the first free, and the heap keeps them
     torch.ones(2 * 2**20)
 assert set_host_mmap_threshold(1)
@@ -136,9 +144,11 @@ assert resident() - before < 8 * 1024, resident() - before
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="glibc's allocator settings are Linux's")
-def test_the_host_mmap_threshold_reaches_glibc_and_large_tensors_leave_no_resident_pages():
-    # In a process of its own: the setting is process-wide, and would slow the rest of the suite with page faults.
-    subprocess.run([sys.executable, "-c", HOST_MMAP_CHECK], check=True)
+@pytest.mark.parametrize("check", [FREED_PAGES_GO_BACK, LARGE_TENSORS_OFF_THE_HEAP], ids=["malloc_trim", "mmap_threshold"])
+def test_freed_heap_pages_go_back_and_the_mmap_threshold_keeps_large_tensors_off_the_heap(check):
+    # Each in a fresh process: the settings are process-wide (they would slow the rest of the suite), and each
+    # check needs a heap the other has not shaped.
+    subprocess.run([sys.executable, "-c", check], check=True)
 
 
 def test_full_finetuning_keeps_a_frozen_reference(tiny):
