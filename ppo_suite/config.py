@@ -36,9 +36,13 @@ def bounded(default: Any, bounds: str) -> Any:
 
 @dataclass
 class EmbeddedModelConfig:
-    """A small Llama built locally: BPE tokenizer trained on `corpus_dir`, weights pre-trained on it."""
+    """A small Llama built locally: BPE tokenizer trained on `corpus_dir`, weights pre-trained on it.
 
-    vocab_size: int = bounded(2048, ">= 1")
+    The settings after `seed` came later: at their defaults they are left out of the model's cache key
+    (`embedded_model.cache_key_material`), so models built before them keep their cache dirs.
+    """
+
+    vocab_size: int = bounded(2048, ">= 1")  # the BPE tokenizer's target size
     hidden_size: int = bounded(128, ">= 1")
     num_layers: int = bounded(4, ">= 1")
     num_heads: int = bounded(4, ">= 1")
@@ -50,6 +54,15 @@ class EmbeddedModelConfig:
     pretrain_lr: float = bounded(3e-3, "> 0")
     corpus_dir: str = "data"  # relative to the project root unless absolute
     seed: int = 0
+    num_kv_heads: Optional[int] = bounded(None, "[1, num_heads]")  # grouped-query attention; None = num_heads
+    # Rows of the embedding and output head; None = the tokenizer's size. A real model's vocabulary (49k-152k) is
+    # beyond what a BPE trained on this corpus reaches: the rows past the tokenizer cost that model's FLOPs and memory.
+    model_vocab_size: Optional[int] = bounded(None, ">= 1")
+    tie_word_embeddings: bool = True
+    save_dtype: str = "float32"  # float32 | bfloat16 | float16: the saved weights (bf16 halves an 8B model's 32 GB)
+    # cpu | cuda: where the weights are initialised and pre-trained. Random init runs at ~50M weights/s on one CPU
+    # core (an 8B model: minutes), instantly on a GPU; the weights differ between the two.
+    init_device: str = "cpu"
 
 
 @dataclass
@@ -437,6 +450,8 @@ def validate(cfg: DictConfig) -> None:
         "hardware.autocast": list(AUTOCAST_MODES),
         "logger.backend": list(BACKENDS),
         "stage.loss": ["pairwise", "similarity"] if cfg.stage.name == "reward_model" else [None],
+        "model.embedded.save_dtype": list(DTYPES) if cfg.model.embedded is not None else [None],
+        "model.embedded.init_device": ["cpu", "cuda"] if cfg.model.embedded is not None else [None],
     }
     for key, valid in choices.items():
         value = OmegaConf.select(cfg, key, default=None)

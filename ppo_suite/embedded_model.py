@@ -79,12 +79,24 @@ def read_corpus(corpus_dir: Path) -> Corpus:
 def build_embedded_model(spec: EmbeddedModelConfig) -> Path:
     """Train the model (first time only) and return its path: what `stage=build_embedded`, tests and the bench run."""
     corpus = read_corpus(resolve_path(spec.corpus_dir))
-    return cached_build("embedded", [spec, corpus.texts], lambda out_dir: _build(spec, corpus, out_dir))
+    return cached_build("embedded", cache_key_material(spec, corpus.texts), lambda out_dir: _build(spec, corpus, out_dir))
 
 
 def embedded_model_dir(spec: EmbeddedModelConfig, key: str) -> Path:
     """Path of the built model, for loading it; loading never trains, so one not built yet is an error."""
-    return built_dir("embedded", [spec, read_corpus(resolve_path(spec.corpus_dir)).texts], key)
+    return built_dir("embedded", cache_key_material(spec, read_corpus(resolve_path(spec.corpus_dir)).texts), key)
+
+
+# Settings added to EmbeddedModelConfig after models were first cached, with their defaults.
+LATER_SETTINGS = {f.name: f.default for f in dataclasses.fields(EmbeddedModelConfig)
+                  if f.name in ("num_kv_heads", "model_vocab_size", "tie_word_embeddings", "save_dtype", "init_device")}
+
+
+def cache_key_material(spec: EmbeddedModelConfig, texts: list[str]) -> list:
+    """What the cache dir of the model of `spec` trained on `texts` is keyed by: the spec without the later settings
+    that are at their defaults, so that a spec using none of them keeps the cache dir it had before they existed."""
+    settings = dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(spec)
+    return [{k: v for k, v in settings.items() if k not in LATER_SETTINGS or v != LATER_SETTINGS[k]}, texts]
 
 
 def cache_dir_of(prefix: str, key_material: list) -> Path:
@@ -171,10 +183,11 @@ def _train_tokenizer(spec: EmbeddedModelConfig, texts: list[str]):
 
 
 def llama_config(spec, tokenizer, max_position_embeddings: int, **extra):
-    """The LlamaConfig of a locally built model: the sizes in `spec`, the special tokens of `tokenizer`."""
+    """The LlamaConfig of a locally built model: the sizes in `spec`, the special tokens of `tokenizer`; `extra`
+    adds settings or replaces these."""
     from transformers import LlamaConfig
 
-    return LlamaConfig(
+    settings = dict(
         vocab_size=len(tokenizer),
         hidden_size=spec.hidden_size,
         num_hidden_layers=spec.num_layers,
@@ -185,17 +198,31 @@ def llama_config(spec, tokenizer, max_position_embeddings: int, **extra):
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        **extra,
     )
+    return LlamaConfig(**(settings | extra))
 
 
 def _build(spec: EmbeddedModelConfig, corpus: Corpus, out_dir: Path) -> None:
     from transformers import LlamaForCausalLM
 
+    from ppo_suite.models import DTYPES, resolve_device  # imported here: ppo_suite.models imports this module
+
     tokenizer = _train_tokenizer(spec, corpus.texts)
+    kv_heads = spec.num_kv_heads or spec.num_heads
+    if spec.hidden_size % spec.num_heads or spec.num_heads % kv_heads:
+        raise ConfigError(
+            f"model.embedded: hidden_size={spec.hidden_size} must be a multiple of num_heads={spec.num_heads}, "
+            f"and num_heads of num_kv_heads={kv_heads}"
+        )
+    vocab = spec.model_vocab_size or len(tokenizer)
+    if vocab < len(tokenizer):
+        raise ConfigError(f"model.embedded.model_vocab_size={vocab} is below the tokenizer's {len(tokenizer)} tokens")
     torch.manual_seed(spec.seed)
-    config = llama_config(spec, tokenizer, spec.max_position_embeddings, tie_word_embeddings=True)
-    model = LlamaForCausalLM(config)
+    config = llama_config(spec, tokenizer, spec.max_position_embeddings, vocab_size=vocab,
+                          num_key_value_heads=kv_heads, tie_word_embeddings=spec.tie_word_embeddings)
+    device = resolve_device(spec.init_device)
+    with device:
+        model = LlamaForCausalLM(config)
     rng = random.Random(spec.seed)
 
     # One token stream of every text, each ended by EOS so the model learns where answers stop.
@@ -207,10 +234,10 @@ def _build(spec: EmbeddedModelConfig, corpus: Corpus, out_dir: Path) -> None:
 
     def next_token_loss() -> torch.Tensor:
         starts = [rng.randrange(len(stream) - seq) for _ in range(spec.pretrain_batch_size)]
-        batch = torch.stack([stream[s : s + seq] for s in starts])
+        batch = torch.stack([stream[s : s + seq] for s in starts]).to(device)
         return model(input_ids=batch, labels=batch).loss
 
     train_briefly(model, spec.pretrain_steps, spec.pretrain_lr, next_token_loss, "building the embedded model")
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(out_dir)
+    model.to(DTYPES[spec.save_dtype]).save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
