@@ -344,7 +344,9 @@ def iteration_flops(model, cfg) -> dict:
     """
     head = model.get_output_embeddings()
     head_weights = head.weight.numel()
-    trunk_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear) and m is not head)
+    # By shape: a 4-bit layer (bitsandbytes' Linear4bit, an nn.Linear) stores two weights per element.
+    trunk_weights = sum(m.in_features * m.out_features for m in model.modules()
+                        if isinstance(m, torch.nn.Linear) and m is not head)
     batch, prompt, new = cfg.ppo.batch_size, cfg.task.max_prompt_tokens, cfg.generation.max_new_tokens
     one_pass = 2 * (trunk_weights * batch * (prompt + new) + head_weights * batch * new)
     passes = {"generate": 1, "reference": 1, "optimise": 2 * cfg.ppo.ppo_epochs}  # backward = forward once more
