@@ -1,10 +1,12 @@
 """`make bench` runs: one iteration on the tiny test model writes its results. Nothing here is timed."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import ROOT
 
@@ -34,10 +36,28 @@ def test_the_bench_runs_one_iteration_and_writes_its_results(tmp_path):
     # 2 FLOPs per weight and token: generation and the reference pass see 16 x 64 tokens (the head only 16 x 32).
     flops = model["flops"]
     assert flops["optimise"] == 4 * flops["generate"] and flops["generate"] == flops["reference"] > 0
-    assert set(results["environment"]["matmul_gflops"]) == {"float32", "bfloat16"}
+    rates = results["environment"]["matmul_rates"]
+    assert set(rates) == {"float32", "bfloat16"} and all(r["gflops"] > 0 and r["size"] >= 256 for r in rates.values())
     assert len(results["environment"]["commit"].split()[0]) >= 7  # the measured code's commit
     report = (tmp_path / "results.md").read_text()
     assert "| **iteration / fp32 floor**" in report and "FLOP limit" in report
+
+
+def test_a_bf16_variant_is_skipped_only_on_a_cpu_without_fast_bf16_matmuls():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "experiments/bench/bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def hardware(device="cpu", autocast="bfloat16", dtype="float32"):
+        return OmegaConf.create({"hardware": {"device": device, "autocast": autocast, "dtype": dtype}})
+
+    slow = {"float32": {"gflops": 111.0, "size": 2048}, "bfloat16": {"gflops": 0.32, "size": 256}}
+    fast = {"float32": {"gflops": 150.0, "size": 2048}, "bfloat16": {"gflops": 411.0, "size": 2048}}
+    why = bench.too_slow_to_measure(hardware(), slow)
+    assert "bf16 matmul runs at 0.003x fp32's speed" in why
+    assert "no fast bf16 kernel" in bench.too_slow_to_measure(hardware(autocast="off", dtype="bfloat16"), slow)
+    assert bench.too_slow_to_measure(hardware(autocast="off"), slow) is None  # fp32 runs anywhere
+    assert bench.too_slow_to_measure(hardware(), fast) is None
 
 
 @pytest.mark.slow

@@ -229,6 +229,27 @@ def test_the_cpu_bf16_probe_measures_a_positive_ratio_once():
     assert cpu_bf16_speedup(size=64, repeats=2) == speedup  # cached: one process decides once
 
 
+@pytest.mark.parametrize("bf16_seconds_per_flop, sizes", [(300.0, [256]), (0.5, [256, 1024])])
+def test_the_cpu_bf16_probe_stops_at_the_small_product_where_bf16_has_no_fast_kernel(
+    monkeypatch, bf16_seconds_per_flop, sizes
+):
+    from ppo_suite import models
+
+    measured = []
+
+    def fake_seconds(dtype, size, repeats):  # fp32 at 1 s per unit of work, bf16 at the given multiple of it
+        measured.append((dtype, size))
+        return size**3 * (bf16_seconds_per_flop if dtype is torch.bfloat16 else 1.0)
+
+    monkeypatch.setattr(models, "matmul_seconds", fake_seconds)
+    models.cpu_bf16_speedup.cache_clear()
+    try:
+        assert models.cpu_bf16_speedup() == pytest.approx(1 / bf16_seconds_per_flop)
+    finally:
+        models.cpu_bf16_speedup.cache_clear()
+    assert measured == [(dtype, n) for n in sizes for dtype in (torch.float32, torch.bfloat16)]
+
+
 def test_a_missing_gguf_package_or_file_is_named():
     from ppo_suite.errors import ConfigError
     from ppo_suite.gguf_model import packaged_file

@@ -7,7 +7,9 @@
     python experiments/bench/bench.py --models smollm2 --baseline f037136   # also the code of an older commit
 
 Each model runs in every `--variant` (on a CPU by default fp32, bf16 autocast over fp32 weights, and that with `hardware=cpu_low_memory`), and with
-`--baseline REV` also with the code of git revision REV (a worktree), so old and new code are side by side.
+`--baseline REV` also with the code of git revision REV (a worktree), so old and new code are side by side. A variant
+that computes in bf16 on a CPU whose bf16 matmuls measure under half fp32's speed (no bf16 instructions) is skipped
+and named in the results: there an iteration would take hours.
 
 Every model runs at one fixed shape: 16 prompts of 32 tokens, 32 new tokens (EOS blocked until then), 2 PPO
 epochs of 2 mini-batches (micro-batch 8), LoRA r=8 on every linear layer. For each model, in processes of
@@ -353,20 +355,35 @@ def iteration_flops(model, cfg) -> dict:
     return {phase: n * one_pass for phase, n in passes.items()} | {"linear_weights": trunk_weights + head_weights}
 
 
-def matmul_rates(size: int = 2048, repeats: int = 10) -> dict[str, float]:
-    """GFLOP/s of a square matmul in fp32 and bf16 on this CPU, best of `repeats` after a warm-up."""
+def matmul_rates(largest: int = 2048, repeats: int = 10, budget_s: float = 0.5) -> dict[str, dict[str, float]]:
+    """GFLOP/s of square matmuls in fp32 and bf16 on this CPU, best of `repeats` after a warm-up, at `largest`² or,
+    where one product would take over `budget_s`, at the largest power-of-two size under it: without bf16
+    instructions a 2048² bf16 product takes a minute."""
+    from ppo_suite.models import matmul_seconds
+
     rates = {}
     for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
-        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-        for _ in range(3):
-            a @ b
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - start)
-        rates[name] = 2 * size**3 / best / 1e9
+        size = 256
+        while size < largest and 8 * matmul_seconds(dtype, size, repeats=1) <= budget_s:
+            size *= 2
+        rates[name] = {"gflops": 2 * size**3 / matmul_seconds(dtype, size, repeats) / 1e9, "size": size}
     return rates
+
+
+def too_slow_to_measure(cfg, rates: dict[str, dict[str, float]]) -> str | None:
+    """Why a variant is not run on this CPU, or None: it computes in bf16 where bf16 matmuls have no fast kernel
+    (an iteration would take hours)."""
+    from ppo_suite.models import DTYPES, SLOW_BF16_SPEEDUP, autocast_dtype, resolve_device
+
+    device = resolve_device(cfg.hardware.device)
+    compute = autocast_dtype(cfg.hardware.autocast, device) or DTYPES.get(cfg.hardware.dtype, torch.float32)
+    if device.type != "cpu" or compute is not torch.bfloat16 or not rates:
+        return None
+    speed = rates["bfloat16"]["gflops"] / rates["float32"]["gflops"]
+    if speed >= SLOW_BF16_SPEEDUP:
+        return None
+    return (f"it computes in bf16, and a bf16 matmul runs at {speed:.3f}x fp32's speed on this CPU "
+            f"({rates['bfloat16']['gflops']:.2g} against {rates['float32']['gflops']:.0f} GFLOP/s): no fast bf16 kernel")
 
 
 def child_training(cfg, warmup: int) -> dict:
@@ -555,14 +572,15 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
 
     gib = 2**30
     header = "| | " + " | ".join(f"`{r['label']}` ({r['parameters'] / 1e6:.1f}M)" for r in results) + " |"
-    rates = env.get("matmul_gflops") or {}
+    rates = env.get("matmul_rates") or {}
 
     def flop_limit(r: dict) -> str:
         total = sum(r["flops"][p] for p in ("generate", "reference", "optimise"))
         amount = f"{total / 1e12:.2f} TFLOP" if total >= 1e11 else f"{total / 1e9:.2f} GFLOP"
         if not rates:
             return amount
-        return f"{amount}: {total / 1e9 / rates['float32']:.2g} s fp32 / {total / 1e9 / rates['bfloat16']:.2g} s bf16"
+        fp32, bf16 = rates["float32"]["gflops"], rates["bfloat16"]["gflops"]
+        return f"{amount}: {total / 1e9 / fp32:.2g} s fp32 / {total / 1e9 / bf16:.2g} s bf16"
     rows = [
         ("compute dtype (autocast or weights)", lambda r: r["compute_dtype"]),
         ("PPO s/iteration: generate / reward / reference pass / optimise",
@@ -613,8 +631,9 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         + (" (above the core count: other work shared the machine, so the times are inflated and noisy)."
            if max(load) > env["cpu_cores"] else "."),
         "- Libraries: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".",
-        *([f"- A 2048×2048 matmul in this run: {rates['float32']:.0f} GFLOP/s in fp32, {rates['bfloat16']:.0f} in bf16."]
-          if rates else []),
+        *(["- Square matmuls in this run: " + ", ".join(
+            f"{r['gflops']:.3g} GFLOP/s in {'fp32' if name == 'float32' else 'bf16'} ({r['size']}²)"
+            for name, r in rates.items()) + "."] if rates else []),
         (f"- Shape: 16 prompts of 32 tokens, 32 new tokens (forced), 2 PPO epochs × 2 mini-batches, micro-batch 8, "
          f"LoRA r=8 on all linear layers; {', '.join(s['hardware'] + s['overrides'])}. "
          f"Medians over {s['iterations']} iterations after {s['warmup']} warm-up."),
@@ -632,8 +651,7 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
          "variant's autocast and C allocator settings. The PPO process also holds the reward's sentence embedder."),
     ]
     if env.get("skipped"):
-        lines += ["", "Not measured (the baseline's code cannot run these variants): "
-                  + ", ".join(f"`{label}`" for label in env["skipped"]) + "."]
+        lines += ["", "Not measured:", *[f"- `{label}`: {why}" for label, why in env["skipped"].items()]]
     for model, table in profiles.items():
         lines += ["", f"## Where one PPO iteration of `{model}` spends its time (torch.profiler, top ops)", "",
                   "```", table.rstrip(), "```"]
@@ -656,13 +674,18 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.models:  # build (or find) every model first: building is not what is measured
         build_embedded.run(compose_config(model, args, 1))
     rates = matmul_rates() if not args.device.startswith("cuda") else {}
-    results, profiles, skipped = [], {}, []
+    results, profiles, skipped = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         codes = [("", ROOT)] + ([(args.baseline, baseline_worktree(args.baseline, Path(tmp)))] if args.baseline else [])
         for rev, code in codes:
             for model in args.models:
                 for name, variant in variants(args).items():
                     label = f"{model} {name}" + (f" @ {rev}" if rev else "")
+                    why = too_slow_to_measure(compose_config(model, args, 1, variant), rates)
+                    if why:
+                        print(f"bench: {label}: skipped, {why}", file=sys.stderr)
+                        skipped[label] = why
+                        continue
                     print(f"bench: {label}: base inference peak memory", file=sys.stderr)
                     try:
                         inference = run_child("inference", model, variant, code, args, argv)
@@ -670,8 +693,8 @@ def main(argv: list[str] | None = None) -> None:
                         if not rev:
                             raise
                         # e.g. a preset or setting newer than the baseline: its config rejects the variant
-                        print(f"bench: {label}: skipped, the code of {rev} cannot run this variant", file=sys.stderr)
-                        skipped.append(label)
+                        skipped[label] = f"the code of {rev} cannot run this variant"
+                        print(f"bench: {label}: skipped, {skipped[label]}", file=sys.stderr)
                         continue
                     print(f"bench: {label}: plain LoRA training peak memory", file=sys.stderr)
                     training = run_child("training", model, variant, code, args, argv)
@@ -686,7 +709,7 @@ def main(argv: list[str] | None = None) -> None:
                         profiles[label] = run_child("profile", model, variant, code, args, argv)["table"]
         if args.baseline:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], check=False)
-    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]], "matmul_gflops": rates,
+    env = environment(args, argv) | {"load_average": [load_before, os.getloadavg()[0]], "matmul_rates": rates,
                                      "skipped": skipped}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"environment": env, "models": results}, indent=2) + "\n")
