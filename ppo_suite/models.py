@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from ppo_suite.config import HardwareConfig, ModelConfig
-from ppo_suite.embedded_model import embedded_model_dir
+from ppo_suite.embedded_model import cache_key_material, embedded_model_dir
 from ppo_suite.errors import ConfigError
 from ppo_suite.token_logprobs import chunked_token_logprobs
 
@@ -382,7 +382,9 @@ def base_identity(model_cfg: ModelConfig) -> dict:
     if model_cfg.gguf is not None:
         source = f"gguf:{model_cfg.gguf.package}/{model_cfg.gguf.file}"
     elif model_cfg.embedded is not None:
-        source = "embedded:" + json.dumps(OmegaConf.to_container(OmegaConf.structured(model_cfg.embedded)), sort_keys=True)
+        # the spec as the model's cache dir is keyed: settings added later count only where they are set
+        spec = OmegaConf.to_container(OmegaConf.structured(model_cfg.embedded))
+        source = "embedded:" + json.dumps(cache_key_material(spec, [])[0], sort_keys=True)
     else:
         source = f"{model_cfg.name_or_path}@{model_cfg.revision or 'main'}"
     adapters = [

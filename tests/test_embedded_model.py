@@ -69,3 +69,16 @@ def test_shapes_that_cannot_be_built_are_named(tmp_path, settings, named):
                                corpus_dir=str(tmp_path), **settings)
     with pytest.raises(ConfigError, match=named):
         build_embedded_model(spec)
+
+
+def test_a_base_identity_saved_before_the_later_settings_still_matches():
+    # What stage=reward_model recorded for the tiny_test base with the code of commit 1ca67ee: reward=learned
+    # compares it with the policy's, so a reward adapter trained then is still accepted on the same base.
+    from ppo_suite.models import base_identity
+
+    saved = ('embedded:{"corpus_dir": "data", "hidden_size": 32, "intermediate_size": 64, "max_position_embeddings": '
+             '256, "num_heads": 2, "num_layers": 2, "pretrain_batch_size": 16, "pretrain_lr": 0.003, "pretrain_seq_len": '
+             '64, "pretrain_steps": 30, "seed": 0, "vocab_size": 512}')
+    assert base_identity(make_config("model=tiny_test").model) == {"source": saved, "merged_adapters": []}
+    grouped = make_config("model=tiny_test", "model.embedded.num_kv_heads=1").model
+    assert '"num_kv_heads": 1' in base_identity(grouped)["source"]
