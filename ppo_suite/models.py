@@ -316,10 +316,14 @@ class Policy(nn.Module):
         )
         out = {"logprobs": logprobs}
         if with_values:
-            out["values"] = self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
+            out["values"] = self.value(hidden)
         if with_entropy:
             out["entropy"] = entropy
         return out
+
+    def value(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(B, T) fp32 values from the trunk's hidden states (B, T, H)."""
+        return self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

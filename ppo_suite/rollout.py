@@ -1,9 +1,10 @@
 """Sampling responses from the policy: batched, left-padded prompts (in the model's chat template where it has
 one), KV cache, stop at the end-of-turn token or a stop string.
 
-The policy's log-probs and values of the sampled tokens come with the rollout, from the trunk's hidden
-states at each decoding step (as TRL and CleanRL take them from generation), so they cost no second
-pass over the batch. In fp32 they equal a full forward's up to rounding (checked in tests/test_models.py).
+The policy's log-probs and values of the sampled tokens come with the rollout (as TRL and CleanRL take them from
+generation), so they cost no second pass over the batch: the log-probs from the logits each decoding step drew its
+token from, the values from the trunk's hidden states. In fp32 they equal a full forward's up to rounding (checked
+in tests/test_models.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 
 from ppo_suite.chat import PromptFormat, stop_token_ids
 from ppo_suite.config import GenerationSettings
+from ppo_suite.token_logprobs import token_logprobs
 
 
 @dataclass
@@ -30,6 +32,33 @@ class Rollout:
     @property
     def responses(self) -> torch.Tensor:
         return self.input_ids[:, self.prompt_length :]
+
+
+class SampledLogprobs:
+    """log p(token) of each sampled token under the raw logits generation drew it from (before its processors: what
+    a training forward computes, and by the same arithmetic), one decoding step at a time: a step's (B, V) logits
+    wait only until the next step's input, which is the token drawn from them, so no (B, T, V) tensor is kept and
+    no second LM-head pass runs."""
+
+    def __init__(self, temperature: float) -> None:
+        self.temperature = temperature
+        self.pending: torch.Tensor | None = None  # (B, V) the last step's logits, their token not seen yet
+        self.columns: list[torch.Tensor] = []
+
+    def logits(self, module, args, output: torch.Tensor) -> None:
+        """Forward hook of the LM head: (B, L, V) logits, the last position's predicting the next token."""
+        self.pending = output[:, -1]
+
+    def drawn(self, tokens: torch.Tensor) -> None:
+        """The (B,) tokens drawn from the pending step."""
+        if self.pending is not None:
+            logprobs, _ = token_logprobs(lambda logits: logits, self.pending, tokens, self.temperature)
+            self.columns.append(logprobs.unsqueeze(-1))
+            self.pending = None
+
+    def trunk_input(self, module, args, kwargs) -> None:
+        """Forward pre-hook of the trunk: a decoding step's input is the token the previous step drew."""
+        self.drawn(kwargs["input_ids"][:, -1])
 
 
 def response_mask_after_eos(responses: torch.Tensor, stop_ids: list[int]) -> torch.Tensor:
@@ -82,9 +111,13 @@ def generate(
     ends = sorted({*stop_ids, tokenizer.pad_token_id})
     # Each decoding step's trunk output ends with the state that predicts the next token: (B, 1, H).
     states = []
-    hook = policy.causal_lm.base_model.register_forward_hook(
-        lambda module, args, output: states.append(output.last_hidden_state[:, -1:])
-    )
+    sampled = SampledLogprobs(gen.temperature)
+    trunk = policy.causal_lm.base_model
+    hooks = [
+        trunk.register_forward_hook(lambda module, args, output: states.append(output.last_hidden_state[:, -1:])),
+        trunk.register_forward_pre_hook(sampled.trunk_input, with_kwargs=True),
+        policy.causal_lm.get_output_embeddings().register_forward_hook(sampled.logits),
+    ]
     was_training = policy.training
     policy.eval()
     try:
@@ -93,8 +126,10 @@ def generate(
                 **encoded, generation_config=generation_config(gen, tokenizer, stop_ids), tokenizer=tokenizer
             )
     finally:
-        hook.remove()
+        for hook in hooks:
+            hook.remove()
         policy.train(was_training)
+    sampled.drawn(output[:, -1])  # the last token drawn: no decoding step followed it
     prompt_length = encoded["input_ids"].shape[1]
     responses = output[:, prompt_length:]
     response_mask = response_mask_after_eos(responses, ends)
@@ -105,7 +140,7 @@ def generate(
     finished |= torch.tensor(stopped_by_string, dtype=torch.bool)
     completions = [cut_at_stop_strings(t, list(gen.stop_strings)) for t in texts]
     with policy.autocast():
-        scored = policy.heads(torch.cat(states, dim=1), keep, gen.temperature)
+        values = policy.value(torch.cat(states, dim=1))
     return Rollout(
         input_ids=torch.cat([encoded["input_ids"], keep], dim=1),
         attention_mask=torch.cat([encoded["attention_mask"], response_mask.long()], dim=1),
@@ -113,8 +148,8 @@ def generate(
         response_mask=response_mask,
         finished=finished,
         completions=[c.strip() for c in completions],
-        logprobs=scored["logprobs"],
-        values=scored["values"],
+        logprobs=torch.cat(sampled.columns, dim=1),
+        values=values,
     )
 
 
