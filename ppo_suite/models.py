@@ -190,12 +190,13 @@ class Policy(nn.Module):
 
     def __init__(
         self, lm: nn.Module, ref_lm: nn.Module | None = None, compute_dtype: torch.dtype | None = None,
-        logit_chunk_tokens: int = 0,
+        logit_chunk_tokens: int = 0, merge_full_precision: bool = True,
     ) -> None:
         super().__init__()
         self.lm = lm
         self.compute_dtype = compute_dtype  # autocast dtype of every forward pass; None = the weights' own
         self.logit_chunk_tokens = logit_chunk_tokens  # response positions per LM-head pass; 0 = all at once
+        self.merge_full_precision = merge_full_precision  # hardware.merge_adapter_full_precision
         hidden_size = self.causal_lm.config.get_text_config().hidden_size
         self.value_head = nn.Linear(hidden_size, 1)
         nn.init.zeros_(self.value_head.weight)
@@ -241,8 +242,13 @@ class Policy(nn.Module):
         The merged weights are new tensors swapped in, and the original tensors are swapped back after: merging
         in place and unmerging (W + BA - BA) is not exact in floating point (~2e-4 relative per cycle in bf16),
         and over many steps the reference policy (the base) would drift, and a resumed run would differ from
-        an uninterrupted one. A 4-bit base is left alone: merging into it would re-quantise the weights."""
+        an uninterrupted one. A 4-bit base is left alone: merging into it would re-quantise the weights. Without
+        `merge_full_precision`, a merged copy as wide as the weights (fp32 sampling) is not made either."""
         if not self.is_peft or getattr(self.causal_lm, "hf_quantizer", None) is not None:
+            yield
+            return
+        weights_dtype = self.causal_lm.dtype
+        if not self.merge_full_precision and (self.compute_dtype or weights_dtype).itemsize >= weights_dtype.itemsize:
             yield
             return
         from peft.tuners.lora import LoraLayer
@@ -500,7 +506,10 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
         lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if model_cfg.finetune == "lora":
             lm.enable_input_require_grads()
-    policy = Policy(lm, ref_lm, autocast_dtype(hardware.autocast, device), hardware.logit_chunk_tokens)
+    policy = Policy(
+        lm, ref_lm, autocast_dtype(hardware.autocast, device), hardware.logit_chunk_tokens,
+        hardware.merge_adapter_full_precision,
+    )
     policy.value_head.to(device)
     policy.base_identity = base_identity(model_cfg)  # what a reward adapter attached to this base must have been trained on
     return policy

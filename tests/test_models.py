@@ -84,6 +84,34 @@ def test_rollout_logprobs_and_values_equal_a_full_forward(tiny):
             assert torch.equal(param, base_before[name]), name
 
 
+@pytest.mark.parametrize("full_precision", [True, False])
+def test_without_full_precision_merging_fp32_sampling_decodes_through_the_base_weights_and_the_adapter(tiny, full_precision):
+    """hardware.merge_adapter_full_precision=false: no merged fp32 copy of the weights, the same log-probs."""
+    cfg, source, tokenizer = tiny
+    hardware = copy.deepcopy(cfg.hardware)
+    hardware.dtype, hardware.merge_adapter_full_precision = "float32", full_precision
+    torch.manual_seed(0)
+    policy = load_policy(source, cfg.model, hardware, torch.device("cpu"))
+    with torch.no_grad():
+        for name, param in policy.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    layer = next(m for m in policy.lm.modules() if hasattr(m, "lora_A") and m.lora_A)
+    seen = []  # the storage of the weights each decoding step multiplies with, and whether the adapter ran beside
+    layer.register_forward_pre_hook(lambda m, args: seen.append((m.get_base_layer().weight.data_ptr(), m.disable_adapters)))
+    original = layer.get_base_layer().weight.data_ptr()
+    rollout = generate(policy, tokenizer, ["Query: cheap flights\nAd:"], cfg.generation, 64, torch.device("cpu"))
+    assert seen
+    if full_precision:  # a merged copy swapped in, the adapter's branch switched off
+        assert all(ptr != original and disabled for ptr, disabled in seen)
+    else:
+        assert all(ptr == original and not disabled for ptr, disabled in seen)
+    with torch.no_grad():
+        full = policy(rollout.input_ids, rollout.attention_mask, rollout.prompt_length, cfg.generation.temperature)
+    mask = rollout.response_mask.bool()
+    torch.testing.assert_close(rollout.logprobs[mask], full["logprobs"][mask], atol=1e-4, rtol=1e-4)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_sampling_with_the_merged_adapter_leaves_the_base_bit_identical(tiny, dtype):
     cfg, source, tokenizer = tiny

@@ -62,7 +62,10 @@ def run(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     results = []
     for label, checkpoint in zip(labels, s.checkpoints):
         lm = base if checkpoint == "base" else load_model(source, _with_adapter(cfg.model, checkpoint), cfg.hardware, device).eval()
-        policy = Policy(lm, ref_lm=base, compute_dtype=compute, logit_chunk_tokens=cfg.hardware.logit_chunk_tokens).to(device)
+        policy = Policy(
+            lm, ref_lm=base, compute_dtype=compute, logit_chunk_tokens=cfg.hardware.logit_chunk_tokens,
+            merge_full_precision=cfg.hardware.merge_adapter_full_precision,
+        ).to(device)
         result = evaluate(policy, tokenizer, fmt, rewards, records, cfg, device)
         results.append({"label": label, "checkpoint": checkpoint, **result})
         log.info("evaluate: %s: held-out reward %.4f ± %.4f, KL to base %.3f", label,
