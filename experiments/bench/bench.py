@@ -620,6 +620,9 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
          lambda r: f"{r['ppo']['memory_before_model'] / gib:.2f} / {r['inference']['memory_before_model'] / gib:.2f}"),
     ]
     s, load = env["settings"], env["load_average"]
+    reward = next((o for o in s["overrides"] if o.lstrip("+").startswith("reward=")), None)  # else the ads reward
+    reward_note = (f"The reward ({f'`{reward}`' if reward else 'sentence embeddings'}) has no floor counterpart: the "
+                   "time target is on the iteration without it; with it is shown beside.")
     lines = [
         "# PPO benchmark",
         "",
@@ -644,11 +647,11 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         "",
         ("The floor is plain transformers on the same model and batch: the base model's `generate` and one no-grad "
          "forward (logits on the response positions only), then the LoRA model's forward+backward passes with a "
-         "cross-entropy loss and an AdamW step per mini-batch. The reward (sentence embeddings) has no floor "
-         "counterpart: the time target is on the iteration without it; with it is shown beside. Peak memory is "
+         f"cross-entropy loss and an AdamW step per mini-batch. {reward_note} Peak memory is "
          "the process's peak resident set on a CPU (the CUDA allocator's peak on a GPU); PPO, plain LoRA training "
          "(the floor's forward+backward passes) and base inference each run in a process of their own, with the "
-         "variant's autocast and C allocator settings. The PPO process also holds the reward's sentence embedder."),
+         "variant's autocast and C allocator settings."
+         + ("" if reward else " The PPO process also holds the reward's sentence embedder.")),
     ]
     if env.get("skipped"):
         lines += ["", "Not measured:", *[f"- `{label}`: {why}" for label, why in env["skipped"].items()]]
