@@ -26,6 +26,7 @@ def test_the_bench_runs_one_iteration_and_writes_its_results(tmp_path):
     assert passes["train"] == 2  # ppo_epochs
     assert passes["sequence_lengths"] == [64]  # 32 prompt tokens + 32 forced new tokens
     assert model["base_weight_copies"] == 1
+    assert (model["micro_batch"], model["gradient_checkpointing"]) == (8, False)  # the cpu preset's, not the shape's
     assert model["ppo"]["median_seconds"]["step"] > 0 and model["floor"]["median_seconds"]["total"] > 0
     assert model["ppo"]["peak_memory"] > 0 and model["inference"]["peak_memory"] > 0
     # the peak before the first iteration plus what each phase raised it by is the peak of the run

@@ -12,7 +12,8 @@ that computes in bf16 on a CPU whose bf16 matmuls measure under half fp32's spee
 and named in the results: there an iteration would take hours.
 
 Every model runs at one fixed shape: 16 prompts of 32 tokens, 32 new tokens (EOS blocked until then), 2 PPO
-epochs of 2 mini-batches (micro-batch 8), LoRA r=8 on every linear layer. For each model, in processes of
+epochs of 2 mini-batches, LoRA r=8 on every linear layer; the micro-batch is the variant's (the `cpu` preset's 8,
+`cpu_low_memory`'s 4, or a `hardware.micro_batch_size` override). For each model, in processes of
 their own so that each one's peak memory is its own:
 
   ppo        `ppo_suite.runner.run` for warm-up + measured iterations: the runner's own time/* metrics, its
@@ -54,7 +55,6 @@ SHAPE = [
     "generation.min_new_tokens=32",
     "ppo.ppo_epochs=2",
     "ppo.num_mini_batches=2",
-    "hardware.micro_batch_size=8",
     "model.finetune=lora",
     "model.lora.r=8",
     "model.lora.target_modules=all-linear",
@@ -178,6 +178,8 @@ def child_ppo(cfg, warmup: int) -> dict:
         "phase_peaks": phase_peaks,
         "floor": floor(cfg, warmup, len(iterations)),
         "threads": torch.get_num_threads(),
+        "micro_batch": cfg.hardware.micro_batch_size,
+        "gradient_checkpointing": cfg.hardware.gradient_checkpointing,
         "compute_dtype": str(compute).removeprefix("torch.") if compute is not None else cfg.hardware.dtype,
         "code": str(Path(runner.__file__).resolve().parents[1]),  # which checkout's ppo_suite was measured
         "rollout_mismatch": statistics.median(m["ppo/rollout_mismatch"] for m in metrics if "ppo/rollout_mismatch" in m)
@@ -508,6 +510,8 @@ def summarise(model: str, ppo: dict, inference: dict, training: dict) -> dict:
         "trainable_parameters": ppo["weights"]["trainable"],
         "base_weight_copies": ppo["weights"]["frozen"] / inference["weights"],
         "threads": ppo["threads"],
+        "micro_batch": ppo["micro_batch"],
+        "gradient_checkpointing": ppo["gradient_checkpointing"],
         "compute_dtype": ppo["compute_dtype"],
         "rollout_mismatch": ppo["rollout_mismatch"],
         "flops": inference["flops"],
@@ -583,6 +587,8 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         return f"{amount}: {total / 1e9 / fp32:.2g} s fp32 / {total / 1e9 / bf16:.2g} s bf16"
     rows = [
         ("compute dtype (autocast or weights)", lambda r: r["compute_dtype"]),
+        ("micro-batch; gradient checkpointing",
+         lambda r: f"{r['micro_batch']}; {'on' if r['gradient_checkpointing'] else 'off'}"),
         ("PPO s/iteration: generate / reward / reference pass / optimise",
          lambda r: seconds(r["ppo"]["median_seconds"], PHASES)),
         ("floor s/iteration: generate / forward / forward+backward",
@@ -637,7 +643,7 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
         *(["- Square matmuls in this run: " + ", ".join(
             f"{r['gflops']:.3g} GFLOP/s in {'fp32' if name == 'float32' else 'bf16'} ({r['size']}²)"
             for name, r in rates.items()) + "."] if rates else []),
-        (f"- Shape: 16 prompts of 32 tokens, 32 new tokens (forced), 2 PPO epochs × 2 mini-batches, micro-batch 8, "
+        (f"- Shape: 16 prompts of 32 tokens, 32 new tokens (forced), 2 PPO epochs × 2 mini-batches, "
          f"LoRA r=8 on all linear layers; {', '.join(s['hardware'] + s['overrides'])}. "
          f"Medians over {s['iterations']} iterations after {s['warmup']} warm-up."),
         "",
