@@ -42,12 +42,23 @@ def test_the_bench_runs_one_iteration_and_writes_its_results(tmp_path):
     assert len(results["environment"]["commit"].split()[0]) >= 7  # the measured code's commit
     report = (tmp_path / "results.md").read_text()
     assert "| **iteration / fp32 floor**" in report and "FLOP limit" in report
+    assert "| micro-batch; gradient checkpointing | 8; off |" in report
+    assert "The reward (sentence embeddings)" in report and "holds the reward's sentence embedder" in report
+    # a run given another reward (the GPU run's reward=length) names that one instead of the embedder
+    results["environment"]["settings"]["overrides"] = ["reward=length"]
+    renamed = load_bench().markdown(results["environment"], results["models"], {})
+    assert "The reward (`reward=length`)" in renamed and "sentence embedder" not in renamed
 
 
-def test_a_bf16_variant_is_skipped_only_on_a_cpu_without_fast_bf16_matmuls():
+def load_bench():
     spec = importlib.util.spec_from_file_location("bench", ROOT / "experiments/bench/bench.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_a_bf16_variant_is_skipped_only_on_a_cpu_without_fast_bf16_matmuls():
+    bench = load_bench()
 
     def hardware(device="cpu", autocast="bfloat16", dtype="float32"):
         return OmegaConf.create({"hardware": {"device": device, "autocast": autocast, "dtype": dtype}})

@@ -112,6 +112,20 @@ def test_without_full_precision_merging_fp32_sampling_decodes_through_the_base_w
     torch.testing.assert_close(rollout.logprobs[mask], full["logprobs"][mask], atol=1e-4, rtol=1e-4)
 
 
+def test_without_full_precision_merging_bf16_autocast_still_samples_from_a_merged_bf16_copy(tiny):
+    """The narrower copy is half the fp32 base: hardware.merge_adapter_full_precision=false keeps it."""
+    cfg, source, tokenizer = tiny
+    hardware = copy.deepcopy(cfg.hardware)
+    hardware.dtype, hardware.autocast, hardware.merge_adapter_full_precision = "float32", "bfloat16", False
+    policy = load_policy(source, cfg.model, hardware, torch.device("cpu"))
+    layer = next(m for m in policy.lm.modules() if hasattr(m, "lora_A") and m.lora_A)
+    seen = []
+    layer.register_forward_pre_hook(lambda m, args: seen.append((m.get_base_layer().weight.dtype, m.disable_adapters)))
+    generate(policy, tokenizer, ["Query: cheap flights\nAd:"], cfg.generation, 64, torch.device("cpu"))
+    assert seen and all(step == (torch.bfloat16, True) for step in seen)
+    assert layer.get_base_layer().weight.dtype is torch.float32  # the fp32 base is back after sampling
+
+
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_sampling_with_the_merged_adapter_leaves_the_base_bit_identical(tiny, dtype):
     cfg, source, tokenizer = tiny
