@@ -9,6 +9,7 @@ in tests/test_models.py).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -92,6 +93,49 @@ def generation_config(gen: GenerationSettings, tokenizer, stop_ids: list[int]):
     )
 
 
+class InverseCdfDraw:
+    """Sampling's token draw as the last logits processor of a greedy `generate`: the warpers transformers applies
+    when sampling (temperature, top-k, top-p, in its order), then one token per row by inverse transform sampling,
+    the returned scores -inf but at that token, which the greedy step then takes.
+
+    transformers draws with `torch.multinomial`, which on a CPU spends an exponential variate per vocabulary entry:
+    17 ms per decoding step of 16 rows over SmolLM2's 49,152 tokens on 2 cores, 0.5 s of a 32-token rollout; a
+    cumulative sum and a search over it take ~0.5 ms. Same distribution, another stream of random numbers."""
+
+    def __init__(self, config) -> None:
+        from transformers.generation.logits_process import (
+            TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
+        )
+
+        self.warpers = []
+        if config.temperature is not None and config.temperature != 1.0:
+            self.warpers.append(TemperatureLogitsWarper(config.temperature))
+        if config.top_k:
+            self.warpers.append(TopKLogitsWarper(config.top_k))
+        if config.top_p is not None and config.top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(config.top_p))
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        for warper in self.warpers:
+            scores = warper(input_ids, scores)
+        cdf = torch.softmax(scores.float(), dim=-1).cumsum(-1, dtype=torch.float64)
+        # a uniform in [0, 1 - 2^-24] times the total mass stays below it in float64: the search never runs past
+        # the end, and a token of probability 0 (an empty step of the CDF) is never the first entry above it
+        threshold = torch.rand(len(cdf), 1, device=cdf.device).double() * cdf[:, -1:]
+        tokens = torch.searchsorted(cdf, threshold, right=True)
+        return torch.full_like(scores, -torch.inf).scatter_(-1, tokens, 0.0)
+
+
+def greedy_with_inverse_cdf_draw(config):
+    """A sampling GenerationConfig as a greedy one and the logits processor that draws (`InverseCdfDraw`)."""
+    from transformers import LogitsProcessorList
+
+    draw = InverseCdfDraw(config)
+    greedy = copy.deepcopy(config)
+    greedy.do_sample, greedy.temperature, greedy.top_k, greedy.top_p = False, None, None, None
+    return greedy, LogitsProcessorList([draw])
+
+
 @torch.no_grad()
 def generate(
     policy,
@@ -121,10 +165,9 @@ def generate(
     was_training = policy.training
     policy.eval()
     try:
+        config, draw = greedy_with_inverse_cdf_draw(generation_config(gen, tokenizer, stop_ids))
         with policy.merged_adapter(), policy.autocast():
-            output = policy.lm.generate(
-                **encoded, generation_config=generation_config(gen, tokenizer, stop_ids), tokenizer=tokenizer
-            )
+            output = policy.lm.generate(**encoded, generation_config=config, logits_processor=draw, tokenizer=tokenizer)
     finally:
         for hook in hooks:
             hook.remove()

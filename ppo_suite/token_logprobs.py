@@ -38,8 +38,9 @@ class _LinearHeadLogprobs(torch.autograd.Function):
 
         d log p(y) / d logits = onehot(y) - p        d H / d logits = -p * (logits - sum p * logits)
 
-    Saved for backward: the fp32 logits, or with `recompute` only the inputs (the logits are recomputed, in the
-    autocast mode of the forward). Backward runs once: it overwrites the logits with their gradient.
+    Saved for backward: the fp32 logits and their log-normaliser, or with `recompute` only the inputs and the
+    log-normaliser (the logits are recomputed, in the autocast mode of the forward). Backward runs once: it
+    overwrites the logits with their gradient.
     """
 
     @staticmethod
@@ -57,17 +58,17 @@ class _LinearHeadLogprobs(torch.autograd.Function):
         outputs = (logprobs,)
         if with_entropy:
             outputs += (log_z - (torch.softmax(logits, dim=-1) * logits).sum(-1),)
-        ctx.save_for_backward(hidden, weight, bias, tokens, None if recompute else logits)
+        ctx.save_for_backward(hidden, weight, bias, tokens, log_z, None if recompute else logits)
         return outputs if with_entropy else logprobs
 
     @staticmethod
     def backward(ctx, grad_logprobs, grad_entropy=None):
-        hidden, weight, bias, tokens, logits = ctx.saved_tensors
+        hidden, weight, bias, tokens, log_z, logits = ctx.saved_tensors
         if logits is None:
             device = hidden.device.type
             with torch.autocast(device, dtype=ctx.autocast or torch.bfloat16, enabled=ctx.autocast is not None):
                 logits = F.linear(hidden, weight, bias).float().div_(ctx.temperature)
-        log_z = torch.logsumexp(logits, dim=-1, keepdim=True)
+        log_z = log_z.unsqueeze(-1)
         if grad_entropy is None:  # then the log-probs' gradient is there: backward runs for some output
             grad = logits.sub_(log_z).exp_().mul_(-grad_logprobs.unsqueeze(-1))  # -p g, in place of the logits
         else:
