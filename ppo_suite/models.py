@@ -10,8 +10,10 @@ import contextlib
 import copy
 import ctypes
 import functools
+import itertools
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -140,6 +142,53 @@ def release_freed_host_memory() -> None:
         libc.malloc_trim(0)
 
 
+MADV_DONTNEED = 4  # madvise's advice number, from Linux's mman.h
+
+
+def _file_mappings() -> list[tuple[int, int]]:
+    """(start, end) addresses of this process's mappings of files (a safetensors checkpoint, mmapped at load)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return []
+    ranges = []
+    for line in maps.read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].startswith("/"):
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            ranges.append((start, end))
+    return ranges
+
+
+def drop_file_pages(dead: list[torch.Tensor], live: list[torch.Tensor]) -> int:
+    """Hand back the resident pages of mmapped checkpoint files that only `dead` tensors read (madvise DONTNEED;
+    a later read would fetch them from the file again). Returns the bytes handed back.
+
+    transformers maps a safetensors checkpoint and its weights read from it in place; the mapping lives while any of
+    them does. Weights replaced by copies (bf16 for autocast) leave the pages read for the copy resident, counted in
+    the process's memory: SmolLM2's whole 0.54 GB file, beside its bf16 copies. Only whole pages inside a dead tensor,
+    inside a file mapping and overlapping no live tensor are dropped."""
+    libc = _glibc()
+    if libc is None or not dead:
+        return 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    files = _file_mappings()
+    span = lambda t: (t.data_ptr(), t.data_ptr() + t.numel() * t.element_size())  # noqa: E731
+    live_spans = [span(t) for t in live if t.device.type == "cpu"]
+    dropped = 0
+    for tensor in dead:
+        if tensor.device.type != "cpu" or not tensor.is_contiguous():
+            continue
+        start, end = span(tensor)
+        start, end = -(-start // page) * page, end // page * page  # the whole pages inside
+        if end <= start or not any(lo <= start and end <= hi for lo, hi in files):
+            continue
+        if any(lo < end and start < hi for lo, hi in live_spans):
+            continue
+        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_DONTNEED)
+        dropped += end - start
+    return dropped
+
+
 def _from_pretrained(loader, source: str, what: str, key: str = "model.name_or_path", **kwargs):
     """`loader.from_pretrained(source)`; a model that cannot be loaded is a ConfigError naming `key` and why."""
     from safetensors import SafetensorError
@@ -232,6 +281,7 @@ class Policy(nn.Module):
         A head tied to the input embedding is untied: the embedding, norms and residual stream stay as they were."""
         if self.compute_dtype is None:
             return
+        replaced = []
         for model in (self.lm, self.ref_lm):
             for module in model.modules() if model is not None else ():
                 # exactly nn.Linear: a quantised subclass holds weights of its own format
@@ -240,10 +290,17 @@ class Policy(nn.Module):
                 if module.weight.dtype.itemsize <= self.compute_dtype.itemsize:
                     continue
                 with torch.no_grad():
-                    module.weight = nn.Parameter(module.weight.to(self.compute_dtype), requires_grad=False)
-                    if module.bias is not None:
-                        module.bias = nn.Parameter(module.bias.to(self.compute_dtype), requires_grad=False)
-        release_freed_host_memory()  # the wide weights
+                    for name in ("weight", "bias"):
+                        wide = getattr(module, name)
+                        if wide is not None:
+                            replaced.append(wide.data)
+                            setattr(module, name, nn.Parameter(wide.to(self.compute_dtype), requires_grad=False))
+        live = list(itertools.chain(self.parameters(), self.buffers()))
+        dropped = drop_file_pages(replaced, live)
+        del replaced
+        release_freed_host_memory()  # the wide weights that were not mapped from a file
+        log.info("frozen Linear weights stored in %s for autocast (%.2f GB of checkpoint pages handed back)",
+                 str(self.compute_dtype).removeprefix("torch."), dropped / 1e9)
 
     @contextlib.contextmanager
     def reference(self):

@@ -392,3 +392,26 @@ def test_the_inverse_cdf_draw_samples_the_warped_distribution_and_never_a_masked
     assert set(top_two.argmax(-1).tolist()) == {0, 4}
     nucleus = InverseCdfDraw(GenerationConfig(do_sample=True, top_p=0.3))(None, logits.expand(100, -1).clone())
     assert set(nucleus.argmax(-1).tolist()) == {0}
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="mappings and madvise are Linux's")
+def test_pages_of_a_mapped_file_that_only_replaced_weights_read_are_handed_back(tmp_path):
+    from ppo_suite.models import drop_file_pages
+
+    def resident_file_mib():
+        rollup = Path("/proc/self/smaps_rollup").read_text().splitlines()
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in rollup if line.endswith("kB")}
+        return (fields["Rss"] - fields["Anonymous"]) / 1024
+
+    path = tmp_path / "weights.bin"
+    torch.arange(2 * 2**20, dtype=torch.float32).numpy().tofile(path)  # 8 MiB, as a checkpoint on disk
+    weights = torch.from_file(str(path), shared=False, size=2 * 2**20, dtype=torch.float32)  # mapped, as transformers does
+    first, rest = weights[: 2**20], weights[2**20 :]
+    assert weights.sum() > 0  # read: every page resident
+    before = resident_file_mib()
+    assert drop_file_pages([first], live=[weights]) == 0  # a live tensor still reads those pages
+    assert drop_file_pages([torch.ones(2**20)], live=[]) == 0  # not from a file: left to the allocator
+    dropped = drop_file_pages([first], live=[rest])
+    assert 4 * 2**20 - 8192 <= dropped <= 4 * 2**20  # the whole pages of the first half
+    assert before - resident_file_mib() >= 3.5
+    assert torch.equal(first, torch.arange(2**20, dtype=torch.float32))  # read again, from the file

@@ -203,7 +203,7 @@ def _watch_policy(runner, calls: list, weights: dict) -> None:
     def watched(*args, **kwargs):
         policy = load_policy(*args, **kwargs)
         policy.causal_lm.base_model.register_forward_pre_hook(record, with_kwargs=True)
-        weights["frozen"] = sum(p.numel() for p in policy.parameters() if not p.requires_grad)
+        weights["frozen"] = sum(p.numel() * p.element_size() for p in policy.parameters() if not p.requires_grad)
         weights["trainable"] = sum(p.numel() for p in policy.parameters() if p.requires_grad)
         return policy
 
@@ -326,7 +326,7 @@ def child_inference(cfg, warmup: int) -> dict:
         "memory_before_model": before,
         "peak_memory": peak_memory(device),
         "parameters": model.num_parameters(),
-        "weights": sum(p.numel() for p in model.parameters()),  # stored elements, as the policy's are counted
+        "weights": sum(p.numel() * p.element_size() for p in model.parameters()),  # bytes, as the policy's are counted
         "flops": iteration_flops(model, cfg),
     }
 
@@ -622,7 +622,7 @@ def markdown(env: dict, results: list[dict], profiles: dict[str, str]) -> str:
          lambda r: f"{r['ppo']['passes_per_iteration']['no_grad']:g}, {r['ppo']['passes_per_iteration']['no_grad_after_training']:g} "
                    f"({mark(r['targets']['no_grad_passes'])})"),
         ("training passes per iteration (= PPO epochs)", lambda r: f"{r['ppo']['passes_per_iteration']['train']:g}"),
-        ("copies of the base weights", lambda r: f"{r['base_weight_copies']:.2f}"),
+        ("copies of the base weights (frozen bytes / the base model's as loaded)", lambda r: f"{r['base_weight_copies']:.2f}"),
         ("peak memory GiB: PPO / plain LoRA training / base inference",
          lambda r: " / ".join(f"{r[k]['peak_memory'] / gib:.2f}" for k in ("ppo", "training", "inference"))),
         ("PPO peak GiB: before the first iteration (model, reward, optimizer); then raised by generate / reward / "
