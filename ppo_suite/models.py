@@ -281,7 +281,7 @@ class Policy(nn.Module):
         A head tied to the input embedding is untied: the embedding, norms and residual stream stay as they were."""
         if self.compute_dtype is None:
             return
-        replaced = []
+        dropped = 0
         for model in (self.lm, self.ref_lm):
             for module in model.modules() if model is not None else ():
                 # exactly nn.Linear: a quantised subclass holds weights of its own format
@@ -289,15 +289,15 @@ class Policy(nn.Module):
                     continue
                 if module.weight.dtype.itemsize <= self.compute_dtype.itemsize:
                     continue
+                replaced = []
                 with torch.no_grad():
                     for name in ("weight", "bias"):
                         wide = getattr(module, name)
                         if wide is not None:
                             replaced.append(wide.data)
                             setattr(module, name, nn.Parameter(wide.to(self.compute_dtype), requires_grad=False))
-        live = list(itertools.chain(self.parameters(), self.buffers()))
-        dropped = drop_file_pages(replaced, live)
-        del replaced
+                # one weight at a time: the pages read for the copy go back before the next weight is read
+                dropped += drop_file_pages(replaced, live=list(itertools.chain(self.parameters(), self.buffers())))
         release_freed_host_memory()  # the wide weights that were not mapped from a file
         log.info("frozen Linear weights stored in %s for autocast (%.2f GB of checkpoint pages handed back)",
                  str(self.compute_dtype).removeprefix("torch."), dropped / 1e9)
