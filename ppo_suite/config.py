@@ -127,8 +127,9 @@ class HardwareConfig:
     # the PPO process's peak by ~0.1 GiB at the cost of page faults (experiments/bench/analysis.md).
     host_mmap_threshold_mib: Optional[float] = bounded(None, "(0, 32]")
     # Sampling folds the LoRA adapter into a copy of the base weights, so decoding costs what the base's does. False:
-    # only into a narrower copy (bf16 under autocast over fp32 weights: half the base's size); otherwise decoding runs
-    # the adapter as a branch (~20-40% slower sampling on SmolLM2) and no second full copy of the weights is made.
+    # only into a copy narrower than the stored base (none in the PPO run: under bf16 autocast the frozen base is
+    # stored in bf16 already); otherwise decoding runs the adapter as a branch (~15-30% slower sampling on SmolLM2)
+    # and no second copy of the weights is made.
     merge_adapter_full_precision: bool = True
     # Data-parallel optimizer: 0 = every rank holds all of AdamW's state and gradients are all-reduced; 1 or 2 =
     # DeepSpeed ZeRO: each rank keeps its slice of the optimizer state (1) and of the gradients (2). For full
