@@ -88,8 +88,8 @@ def test_a_smollm2_rollout_is_the_assistant_turn_only_and_ends_at_its_end_of_tur
     policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
     cfg.generation.max_new_tokens = 24
     fmt = prompt_format(tokenizer, "auto", None)
-    rollout = generate(policy, tokenizer, ["Say hello.", "Write one short sentence about the sea."], cfg.generation, 128,
-                       torch.device("cpu"), fmt)
+    prompts = ["Say hello.", "Write one short sentence about the sea.", "Reply with one word: yes or no.", "Say hi."]
+    rollout = generate(policy, tokenizer, prompts, cfg.generation, 128, torch.device("cpu"), fmt)
     prompt_text = tokenizer.decode(rollout.input_ids[0, : rollout.prompt_length], skip_special_tokens=False)
     assert prompt_text.endswith("<|im_start|>assistant\n") and prompt_text.count("<|im_start|>") == 3
     for row, completion in enumerate(rollout.completions):
@@ -98,6 +98,7 @@ def test_a_smollm2_rollout_is_the_assistant_turn_only_and_ends_at_its_end_of_tur
         if rollout.finished[row]:  # the mask keeps the end-of-turn token and nothing after it
             assert response[-1] == tokenizer.eos_token_id and tokenizer.eos_token_id not in response[:-1]
     assert rollout.finished.any()  # an instruct model ends its turn within 24 tokens on at least one of these
+    # (four prompts: with two, one seed's draws ended neither within 24 tokens)
 
 
 def test_a_ppo_step_on_the_converted_smollm2(smollm2, tmp_path):
