@@ -172,7 +172,9 @@ def drop_file_pages(dead: list[torch.Tensor], live: list[torch.Tensor]) -> int:
         return 0
     page = os.sysconf("SC_PAGE_SIZE")
     files = _file_mappings()
-    span = lambda t: (t.data_ptr(), t.data_ptr() + t.numel() * t.element_size())  # noqa: E731
+    def span(tensor: torch.Tensor) -> tuple[int, int]:
+        return tensor.data_ptr(), tensor.data_ptr() + tensor.numel() * tensor.element_size()
+
     live_spans = [span(t) for t in live if t.device.type == "cpu"]
     dropped = 0
     for tensor in dead:
