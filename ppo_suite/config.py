@@ -116,8 +116,8 @@ class HardwareConfig:
     # bench's shapes it saved no measurable memory, and with it on the kill -9 resume test lost bit-identity in
     # two full-suite runs (not in isolation), which is not understood yet.
     logit_chunk_tokens: int = bounded(0, ">= 0")
-    # sdpa | sdpa_fp32 (SDPA over fp32 queries, keys and values) | eager | flash_attention_2; None = sdpa_fp32 on a
-    # CPU under bf16 autocast (there PyTorch's bf16 flash-attention kernel is slower than its fp32 one), else
+    # sdpa | sdpa_fp32 (SDPA over fp32 queries, keys and values, autocast off) | eager | flash_attention_2; None =
+    # sdpa_fp32 on a CPU under bf16 autocast (there PyTorch's bf16 flash-attention kernel is slower than its fp32 one), else
     # transformers' choice
     attn_implementation: Optional[str] = None
     num_threads: Optional[int] = bounded(None, ">= 1")  # torch CPU threads; None = torch's default

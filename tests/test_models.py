@@ -157,6 +157,7 @@ def test_under_bf16_autocast_frozen_linear_weights_are_stored_in_bf16_for_the_sa
     cfg, source, tokenizer = tiny
     hardware = copy.deepcopy(cfg.hardware)
     hardware.dtype = "float32"
+    hardware.attn_implementation = FP32_ATTENTION  # what bf16 autocast picks on a CPU, for both
     policies = {}
     for autocast in ("off", "bfloat16"):
         hardware.autocast = autocast
@@ -354,8 +355,12 @@ def test_a_cpu_under_bf16_autocast_attends_in_fp32_and_padding_stays_masked(tiny
     alone, padded = torch.tensor([row]), torch.tensor([[0, 0, 0] + row, [7] * 11])
     sdpa = torch.nn.functional.scaled_dot_product_attention
     seen = []
-    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
-                        lambda q, k, v, **kw: seen.append(q.dtype) or sdpa(q, k, v, **kw))
+    # what SDPA computes in: the rotary embedding leaves queries and keys fp32 under autocast, values bf16, and
+    # autocast would run SDPA in bf16
+    monkeypatch.setattr(
+        torch.nn.functional, "scaled_dot_product_attention",
+        lambda q, k, v, **kw: seen.append({q.dtype, k.dtype, v.dtype, torch.is_autocast_enabled("cpu")}) or sdpa(q, k, v, **kw),
+    )
     outputs = {}
     for autocast in ("off", "bfloat16"):
         hardware.autocast, hardware.attn_implementation = autocast, FP32_ATTENTION
@@ -367,11 +372,40 @@ def test_a_cpu_under_bf16_autocast_attends_in_fp32_and_padding_stays_masked(tiny
                 policy(padded, (padded != 0).long(), 7, temperature=1.0)["logprobs"][:1],
                 policy(padded, torch.ones_like(padded), 7, temperature=1.0)["logprobs"][:1],
             ]
-    assert seen and all(dtype == torch.float32 for dtype in seen)  # bf16 queries under autocast were upcast
+    assert seen and all(dtypes == {torch.float32, False} for dtypes in seen)  # fp32 inputs, autocast off
     out_alone, out_padded, unmasked = outputs["off"]
     torch.testing.assert_close(out_padded, out_alone, atol=1e-5, rtol=0)
     assert (unmasked - out_alone).abs().max() > 1e-3  # what attending to the padding changes
     torch.testing.assert_close(outputs["bfloat16"][1], out_alone, atol=0.05, rtol=0)
+
+
+def test_fp32_attention_keeps_grouped_query_heads_grouped_and_gives_what_transformers_sdpa_gives_in_fp32():
+    """sdpa_fp32 hands grouped keys and values to SDPA as they are (`enable_gqa`): over a left-padded batch, a causal
+    one without padding, and the decoding steps of `generate`, the same logits as transformers' `sdpa`."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from ppo_suite.models import _register_fp32_attention
+
+    _register_fp32_attention()
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, intermediate_size=64)
+    models = {}
+    for attention in ("sdpa", FP32_ATTENTION):
+        models[attention] = LlamaForCausalLM(config).eval()
+        models[attention].config._attn_implementation = attention
+    models[FP32_ATTENTION].load_state_dict(models["sdpa"].state_dict())
+    ids = torch.randint(1, 100, (3, 10))
+    padded = torch.ones_like(ids)
+    padded[0, :3] = 0
+    for mask in (torch.ones_like(ids), padded):
+        with torch.no_grad():
+            logits = [m(input_ids=ids, attention_mask=mask).logits for m in models.values()]
+            runs = [m.generate(ids, attention_mask=mask, max_new_tokens=5, do_sample=False, output_scores=True,
+                               return_dict_in_generate=True) for m in models.values()]
+        torch.testing.assert_close(logits[1], logits[0], atol=1e-5, rtol=0)
+        assert torch.equal(runs[0].sequences, runs[1].sequences)
+        torch.testing.assert_close(torch.stack(runs[1].scores), torch.stack(runs[0].scores), atol=1e-5, rtol=0)
 
 
 def test_the_inverse_cdf_draw_samples_the_warped_distribution_and_never_a_masked_token():
