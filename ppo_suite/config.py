@@ -131,6 +131,11 @@ class HardwareConfig:
     # stored in bf16 already); otherwise decoding runs the adapter as a branch (~15-30% slower sampling on SmolLM2)
     # and no second copy of the weights is made.
     merge_adapter_full_precision: bool = True
+    # torch.compile the trunk of the training and scoring passes (not sampling, whose decoding steps change shape at
+    # every token): inductor fuses the norms, rotary embedding, activations and autocast's casts between the matmuls.
+    # The first passes pay for compiling (minutes on 2 CPU cores, seconds when inductor's cache has the graphs), and a
+    # new sequence length recompiles once, with dynamic shapes.
+    compile: bool = False
     # Data-parallel optimizer: 0 = every rank holds all of AdamW's state and gradients are all-reduced; 1 or 2 =
     # DeepSpeed ZeRO: each rank keeps its slice of the optimizer state (1) and of the gradients (2). For full
     # fine-tuning, where Adam's two fp32 moments per weight dominate memory; with LoRA there is little to save.

