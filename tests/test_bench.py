@@ -72,6 +72,25 @@ def test_a_bf16_variant_is_skipped_only_on_a_cpu_without_fast_bf16_matmuls():
     assert bench.too_slow_to_measure(hardware(), fast) is None
 
 
+def test_a_faster_mode_is_timed_against_the_plain_fp32_variants_floor_not_its_checkpointed_own():
+    bench = load_bench()
+
+    def result(label, dtype, checkpointing, step, floor, code="this checkout"):
+        return {"label": label, "model": "smollm2", "code": code, "compute_dtype": dtype,
+                "gradient_checkpointing": checkpointing, "ppo": {"median_seconds": {"step_without_reward": step}},
+                "floor": {"median_seconds": {"total": floor}},
+                "ratios": {"iteration_over_floor": step / floor}, "targets": {"time": step / floor <= 0.45}}
+
+    results = [result("fp32", "float32", False, 16.0, 15.0), result("low", "bfloat16", True, 12.0, 30.0),
+               result("bf16", "bfloat16", False, 6.0, 16.0), result("old bf16", "bfloat16", False, 6.0, 16.0, "abc")]
+    bench.against_fp32_floor(results)
+    fp32, low, bf16, old = results
+    assert low["ratios"]["iteration_over_fp32_floor"] == 12.0 / 15.0 and not low["targets"]["time"]  # own: 0.40
+    assert bf16["ratios"]["iteration_over_fp32_floor"] == 6.0 / 15.0 and bf16["targets"]["time"]
+    assert "iteration_over_fp32_floor" not in old["ratios"] and old["fp32_floor_from"] == "old bf16"  # no fp32 of its code
+    assert low["fp32_floor_from"] == "fp32" and "iteration_over_fp32_floor" not in fp32["ratios"]
+
+
 @pytest.mark.slow
 def test_the_bench_measures_an_older_commit_from_its_own_worktree(tmp_path):
     command = [*BENCH, "--variant", "fp32=hardware.autocast=off", "--baseline", "HEAD", "--out", str(tmp_path)]
