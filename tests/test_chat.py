@@ -86,10 +86,11 @@ def test_a_smollm2_rollout_is_the_assistant_turn_only_and_ends_at_its_end_of_tur
     cfg, source, tokenizer = smollm2
     torch.manual_seed(0)
     policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
-    cfg.generation.max_new_tokens = 24
+    generation = cfg.generation.copy()  # not the module's fixture
+    generation.max_new_tokens = 24
     fmt = prompt_format(tokenizer, "auto", None)
     prompts = ["Say hello.", "Write one short sentence about the sea.", "Reply with one word: yes or no.", "Say hi."]
-    rollout = generate(policy, tokenizer, prompts, cfg.generation, 128, torch.device("cpu"), fmt)
+    rollout = generate(policy, tokenizer, prompts, generation, 128, torch.device("cpu"), fmt)
     prompt_text = tokenizer.decode(rollout.input_ids[0, : rollout.prompt_length], skip_special_tokens=False)
     assert prompt_text.endswith("<|im_start|>assistant\n") and prompt_text.count("<|im_start|>") == 3
     for row, completion in enumerate(rollout.completions):

@@ -69,9 +69,10 @@ def test_rollout_logprobs_and_values_equal_a_full_forward(tiny):
             if "lora_B" in name or name.startswith("value_head"):
                 param.normal_(0, 0.5)
     base_before = {n: p.clone() for n, p in policy.named_parameters() if "base_layer" in n}
-    cfg.generation.temperature = 0.7
+    generation = copy.deepcopy(cfg.generation)  # not the module's fixture
+    generation.temperature = 0.7
     rollout = generate(policy, tokenizer, ["Query: cheap flights\nAd:", "Query: a much longer query about running shoes\nAd:"],
-                       cfg.generation, 64, torch.device("cpu"))
+                       generation, 64, torch.device("cpu"))
     with torch.no_grad():
         full = policy(rollout.input_ids, rollout.attention_mask, rollout.prompt_length, temperature=0.7)
     mask = rollout.response_mask.bool()
@@ -136,9 +137,10 @@ def test_under_bf16_autocast_sampling_merges_into_a_copy_only_with_full_precisio
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_sampling_with_the_merged_adapter_leaves_the_base_bit_identical(tiny, dtype):
     cfg, source, tokenizer = tiny
-    cfg.hardware.dtype = dtype
+    hardware = copy.deepcopy(cfg.hardware)  # the fixture is the module's: setting its dtype made later tests bf16
+    hardware.dtype = dtype
     torch.manual_seed(0)
-    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    policy = load_policy(source, cfg.model, hardware, torch.device("cpu"))
     with torch.no_grad():
         for name, param in policy.named_parameters():
             if "lora_B" in name:
@@ -230,8 +232,9 @@ def test_freed_heap_pages_go_back_and_the_mmap_threshold_keeps_large_tensors_off
 
 def test_full_finetuning_keeps_a_frozen_reference(tiny):
     cfg, source, _ = tiny
-    cfg.model.finetune = "full"
-    policy = load_policy(source, cfg.model, cfg.hardware, torch.device("cpu"))
+    model = copy.deepcopy(cfg.model)  # not the module's fixture: later tests train LoRA
+    model.finetune = "full"
+    policy = load_policy(source, model, cfg.hardware, torch.device("cpu"))
     assert policy.ref_lm is not None and not any(p.requires_grad for p in policy.ref_lm.parameters())
     assert all(p.requires_grad for p in policy.lm.parameters())
 
@@ -343,6 +346,7 @@ def test_a_compiled_trunk_gives_the_policy_the_reference_and_the_gradients_of_th
     recompiles) through torch.compile give what the eager trunk gives, and a new sequence length still does."""
     cfg, source, _ = tiny
     hardware = copy.deepcopy(cfg.hardware)
+    hardware.dtype = "float32"  # bf16 weights: inductor's fused pointwise kernels compute in fp32, eager in bf16
     policies = {}
     for compiled in (False, True):
         hardware.compile = compiled
@@ -370,9 +374,10 @@ def test_a_compiled_trunk_gives_the_policy_the_reference_and_the_gradients_of_th
             grads = [p.grad.clone() for p in policy.trainable_parameters()]
             policy.zero_grad()
             results[compiled].append((out["logprobs"].detach(), out["values"].detach(), reference, again, *grads))
-    for eager, compiled in zip(results[False], results[True]):
-        for expected, actual in zip(eager, compiled):
-            torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-3)  # fused kernels sum in other orders
+    names = ["logprobs", "values", "reference", "no-grad logprobs"] + [n for n, p in policies[True].named_parameters() if p.requires_grad]
+    for length, (eager, compiled) in enumerate(zip(results[False], results[True])):
+        for name, expected, actual in zip(names, eager, compiled):
+            torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-3, msg=lambda m: f"{name} at length {length}: {m}")  # fused kernels sum in other orders
     assert (results[True][0][0] - results[True][0][2]).abs().max() > 1e-3  # the reference pass really had no adapter
 
 
