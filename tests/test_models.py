@@ -451,6 +451,27 @@ def test_fp32_attention_keeps_grouped_query_heads_grouped_and_gives_what_transfo
         torch.testing.assert_close(torch.stack(runs[1].scores), torch.stack(runs[0].scores), atol=1e-5, rtol=0)
 
 
+def test_fp32_attention_with_a_position_bias_is_transformers_sdpa_in_fp32_under_autocast():
+    """A model that passes a position bias (not Llama-style) gets transformers' own SDPA path, in fp32 with autocast
+    off, the output back in the queries' dtype."""
+    from types import SimpleNamespace
+
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from ppo_suite.models import _sdpa_in_fp32
+
+    torch.manual_seed(0)
+    query, key, value = (torch.randn(2, 4, 6, 8, dtype=torch.bfloat16) for _ in range(3))
+    bias = torch.randn(2, 4, 6, 6)
+    module = SimpleNamespace(is_causal=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = _sdpa_in_fp32(module, query, key, value, None, scaling=0.3, position_bias=bias)
+    expected, _ = sdpa_attention_forward(module, query.float(), key.float(), value.float(), None, scaling=0.3,
+                                         position_bias=bias)
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, expected.to(torch.bfloat16))
+
+
 def test_the_inverse_cdf_draw_samples_the_warped_distribution_and_never_a_masked_token():
     from transformers import GenerationConfig
 
